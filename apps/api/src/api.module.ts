@@ -1,0 +1,49 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { Redis } from 'ioredis';
+import { TokenService } from '../../../libs/auth/src';
+import type { AppConfig } from '../../../libs/config/src';
+import { Database, EventLogRepository, RoomRepository, UserRepository } from '../../../libs/persistence/src';
+import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
+import { HealthController } from '../../../libs/runtime/src';
+import { AuthController } from './auth/auth.controller';
+import { AuthService } from './auth/auth.service';
+import { AdminGuard, AuthGuard } from './common/auth.guard';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { RoomsController } from './rooms/rooms.controller';
+import { RoomsService } from './rooms/rooms.service';
+import { RedisScheduler } from './scheduler/redis.scheduler';
+import { StaticScheduler } from './scheduler/static.scheduler';
+import { CONFIG, REDIS, SCHEDULER } from './tokens';
+
+/** Wires the API from plain classes; Nest only assembles and runs them. */
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      controllers: [AuthController, RoomsController, HealthController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: Database, useFactory: () => new Database(config.databaseUrl, { poolSize: 5, applicationName: 'api' }) },
+        { provide: REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) },
+        { provide: TokenService, useFactory: () => new TokenService(config.jwtSecret, config.tokenTtlSeconds, config.ticketTtlSeconds) },
+        { provide: UserRepository, useFactory: (db: Database) => new UserRepository(db), inject: [Database] },
+        { provide: RoomRepository, useFactory: (db: Database) => new RoomRepository(db), inject: [Database] },
+        { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
+        { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
+        {
+          provide: SCHEDULER,
+          useFactory: (registry: GatewayRegistry, redis: Redis) =>
+            config.staticGateways ? new StaticScheduler(config.staticGateways) : new RedisScheduler(registry, new RoomOwnership(redis)),
+          inject: [GatewayRegistry, REDIS],
+        },
+        AuthGuard,
+        AdminGuard,
+        AuthService,
+        RoomsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { DomainError } from '../../../../libs/domain/src';
+import { pickLeastLoaded, type GatewayInfo, type GatewayRegistry, type RoomOwnership } from '../../../../libs/routing/src';
+import type { Placement, Scheduler } from './scheduler';
+
+/** Gateways register in Redis with heartbeats; room → owner lives there too. */
+export class RedisScheduler implements Scheduler {
+  constructor(
+    private readonly registry: GatewayRegistry,
+    private readonly ownership: RoomOwnership,
+  ) {}
+
+  placeNewRoom(roomId: string): Promise<Placement> {
+    return this.resumeRoom(roomId);
+  }
+
+  async resumeRoom(roomId: string): Promise<Placement> {
+    const [owner, gateways] = await Promise.all([this.ownership.ownerOf(roomId), this.registry.list()]);
+    const current = owner ? gateways.find((gw) => gw.id === owner) : undefined;
+    if (current?.status === 'active') return { gatewayId: current.id, url: current.url };
+    // Owner dead, gone or draining: move the room. The CAS makes racing schedulers agree.
+    let expected = owner;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const choice = pickLeastLoaded(gateways);
+      if (!choice) throw new DomainError('no_gateway', 'no live gateway can take the room; try again shortly');
+      const winner = await this.ownership.assign(roomId, expected, choice.id);
+      expected = winner;
+      const chosen = gateways.find((gw) => gw.id === winner);
+      if (chosen?.status === 'active') return { gatewayId: chosen.id, url: chosen.url };
+      markTaken(gateways, winner);
+    }
+    throw new DomainError('no_gateway', 'room placement is contended; try again');
+  }
+}
+
+function markTaken(gateways: GatewayInfo[], id: string): void {
+  const gw = gateways.find((g) => g.id === id);
+  if (gw) gw.status = 'gone';
+}

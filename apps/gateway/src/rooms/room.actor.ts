@@ -1,0 +1,328 @@
+import {
+  applyEvent,
+  canModify,
+  dedupKey,
+  DomainError,
+  emptyRoomState,
+  judge,
+  JOIN_AFTER_LIMIT,
+  JOIN_LATEST_LIMIT,
+  type CommittedRef,
+  type EventEnvelope,
+  type EventType,
+  type JoinAck,
+  type MovedReason,
+  type RoomState,
+} from '../../../../libs/domain/src';
+import type { Principal } from '../../../../libs/auth/src';
+import type { EventLogRepository, NewEvent, RoomRepository } from '../../../../libs/persistence/src';
+import type { CommitFailure, CommitTarget, GroupCommitWriter } from './group-commit.writer';
+
+/** Where a room's events and notices go: the transport's broadcast to the room's sockets. */
+export interface RoomChannel {
+  event(envelope: EventEnvelope): void;
+  moved(roomId: string, reason: MovedReason): void;
+}
+
+export interface RoomActorDeps {
+  gatewayId: string;
+  rooms: Pick<RoomRepository, 'takeLease' | 'leaseState'>;
+  events: Pick<EventLogRepository, 'readAfter' | 'readBefore' | 'findMessage' | 'findSent'>;
+  writer: GroupCommitWriter;
+  channel: RoomChannel;
+  /** Called once when the room is lost to another owner, so the registry forgets it. */
+  onLost(actor: RoomActor): void;
+}
+
+interface PendingEvent {
+  event: NewEvent;
+  envelope: EventEnvelope;
+  key: string | undefined;
+  resolve(ref: CommittedRef): void;
+  reject(err: Error): void;
+  promise: Promise<CommittedRef>;
+}
+
+const REPLAY_PAGE = 5_000;
+/** Committed envelopes kept to bridge a join's history read and its subscription. */
+const RECENT_RING = 512;
+
+/**
+ * One room on its owning gateway: the only writer of the room's log. Commands run one at a time
+ * through `serially`, which assigns seqs; commits are pipelined through the shared group-commit
+ * writer and acknowledged, broadcast and folded into the state strictly in seq order.
+ */
+export class RoomActor implements CommitTarget {
+  readonly roomId: string;
+  epoch = 0;
+  private state: RoomState;
+  private readonly pending: PendingEvent[] = [];
+  private readonly pendingByKey = new Map<string, PendingEvent>();
+  private readonly recent: EventEnvelope[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private needsResync = false;
+  /** Client message ids whose send hit the log's unique index: look them up on resync. */
+  private readonly duplicateProbes: Array<{ actorId: string; clientMsgId: string }> = [];
+  private lost = false;
+
+  private constructor(
+    roomId: string,
+    private readonly deps: RoomActorDeps,
+  ) {
+    this.roomId = roomId;
+    this.state = emptyRoomState(roomId);
+  }
+
+  /**
+   * Takes the room's lease (raising its epoch, which fences any previous owner) and rebuilds its
+   * state from the log. Null when the room does not exist.
+   */
+  static async load(roomId: string, deps: RoomActorDeps): Promise<RoomActor | null> {
+    const lease = await deps.rooms.takeLease(roomId, deps.gatewayId);
+    if (!lease) return null;
+    const actor = new RoomActor(roomId, deps);
+    actor.epoch = lease.epoch;
+    await actor.replayUpTo(lease.headSeq, false);
+    return actor;
+  }
+
+  get headSeq(): number {
+    return this.state.headSeq;
+  }
+
+  get name(): string {
+    return this.state.name;
+  }
+
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
+  async send(author: Principal, clientMsgId: string, text: string): Promise<CommittedRef> {
+    const { committed } = await this.serially(async () => {
+      const key = dedupKey(author.id, clientMsgId);
+      const done = this.state.sent.get(key);
+      if (done) return { committed: Promise.resolve(done) };
+      const inFlight = this.pendingByKey.get(key);
+      if (inFlight) return { committed: inFlight.promise };
+      return { committed: this.append('message.posted', author, { text }, clientMsgId, key).promise };
+    });
+    return committed;
+  }
+
+  async edit(author: Principal, seq: number, text: string): Promise<CommittedRef> {
+    const { committed } = await this.serially(async () => {
+      await this.authorise(author, seq, 'edit');
+      return { committed: this.append('message.edited', author, { seq, text }, undefined, undefined).promise };
+    });
+    return committed;
+  }
+
+  async delete(author: Principal, seq: number): Promise<CommittedRef> {
+    const { committed } = await this.serially(async () => {
+      await this.authorise(author, seq, 'delete');
+      return { committed: this.append('message.deleted', author, { seq }, undefined, undefined).promise };
+    });
+    return committed;
+  }
+
+  /**
+   * History for a joining socket and the moment to subscribe it: `subscribe` runs synchronously
+   * right after the last history event is known, so the socket sees every later event live,
+   * exactly once, after its ack.
+   */
+  async join(afterSeq: number | undefined, subscribe: () => void): Promise<JoinAck> {
+    return this.serially(async () => {
+      const head = this.state.headSeq;
+      let events: EventEnvelope[];
+      let hasMore: boolean;
+      if (afterSeq === undefined) {
+        events = await this.deps.events.readBefore(this.roomId, head + 1, JOIN_LATEST_LIMIT);
+        hasMore = (events[0]?.seq ?? 1) > 1;
+      } else {
+        const from = Math.min(afterSeq, head);
+        events = await this.deps.events.readAfter(this.roomId, from, JOIN_AFTER_LIMIT + 1);
+        events = events.filter((e) => e.seq <= head);
+        hasMore = events.length > JOIN_AFTER_LIMIT;
+        if (hasMore) events.length = JOIN_AFTER_LIMIT;
+      }
+      // Commits that landed while history was read are bridged from memory.
+      if (!hasMore && this.state.headSeq > head) {
+        if ((this.recent[0]?.seq ?? Infinity) > head + 1) hasMore = true;
+        else for (const envelope of this.recent) if (envelope.seq > head) events.push(envelope);
+      }
+      subscribe();
+      return { ok: true as const, room: { id: this.roomId, name: this.state.name, headSeq: this.state.headSeq }, events, hasMore };
+    });
+  }
+
+  // --- CommitTarget: called by the group-commit writer, in order --------------------------
+
+  onCommitted(events: NewEvent[]): void {
+    for (let i = 0; i < events.length; i++) {
+      const pending = this.pending.shift();
+      if (!pending || pending.event !== events[i]) {
+        // Cannot happen while the writer keeps order; resync rather than ack out of order.
+        this.needsResync = true;
+        continue;
+      }
+      this.commitLocally(pending.envelope);
+      if (pending.key) this.pendingByKey.delete(pending.key);
+      pending.resolve({ seq: pending.envelope.seq, ts: pending.envelope.ts });
+    }
+  }
+
+  onFailed(_events: NewEvent[], failure: CommitFailure): void {
+    // Everything queued behind the failed batch would fail too: it no longer continues the head.
+    this.deps.writer.discard(this);
+    if (failure.kind === 'duplicate') {
+      for (const p of this.pending) {
+        if (p.event.clientMsgId && p.event.actorId) this.duplicateProbes.push({ actorId: p.event.actorId, clientMsgId: p.event.clientMsgId });
+      }
+    }
+    const error =
+      failure.kind === 'refused'
+        ? new DomainError('unavailable', 'the room is changing owner; reconnect and resend with the same clientMsgId')
+        : new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
+    const failed = this.pending.splice(0);
+    this.pendingByKey.clear();
+    this.needsResync = true;
+    for (const p of failed) p.reject(error);
+    // Find out now, not at the next command, whether the room was taken from us.
+    void this.serially(() => Promise.resolve()).catch(() => undefined);
+  }
+
+  // --- internals ---------------------------------------------------------------------------
+
+  /** Runs `command` after every earlier command of this room, resyncing first if needed. */
+  private serially<T>(command: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(async () => {
+      if (this.lost) throw new DomainError('room_moved', 'this room moved to another gateway');
+      if (this.needsResync) await this.resync();
+      return command();
+    });
+    // The chain waits for seq assignment only, never for a commit: write commands hand back
+    // their commit promise wrapped in an object, so `run` settles as soon as the event is queued.
+    this.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private append(type: EventType, author: Principal, data: unknown, clientMsgId: string | undefined, key: string | undefined): PendingEvent {
+    const seq = this.state.headSeq + this.pending.length + 1;
+    const ts = new Date().toISOString();
+    const event: NewEvent = {
+      seq,
+      type,
+      actorId: author.id,
+      actorUsername: author.username,
+      clientMsgId: clientMsgId ?? null,
+      data,
+      ts,
+    };
+    const envelope: EventEnvelope = {
+      roomId: this.roomId,
+      seq,
+      type,
+      ts,
+      actor: { id: author.id, username: author.username },
+      data: data as EventEnvelope['data'],
+    };
+    if (clientMsgId !== undefined) envelope.clientMsgId = clientMsgId;
+    let resolve!: (ref: CommittedRef) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<CommittedRef>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const pending: PendingEvent = { event, envelope, key, resolve, reject, promise };
+    this.pending.push(pending);
+    if (key) this.pendingByKey.set(key, pending);
+    this.deps.writer.enqueue(this, event);
+    return pending;
+  }
+
+  private async authorise(user: Principal, seq: number, action: 'edit' | 'delete'): Promise<void> {
+    let verdict = canModify(this.state, seq, user.id, action, user.role === 'admin');
+    if (verdict === 'unknown') {
+      const info = await this.deps.events.findMessage(this.roomId, seq);
+      verdict = info ? judge(info, user.id, action, user.role === 'admin') : 'not_found';
+    }
+    if (verdict === 'not_found') throw new DomainError('not_found', `no message at seq ${seq}`);
+    if (verdict === 'forbidden') throw new DomainError('forbidden', `only the author may ${action} message ${seq}`);
+  }
+
+  /** Applies a committed event to the state, the recent ring and the room's sockets. */
+  private commitLocally(envelope: EventEnvelope): void {
+    applyEvent(this.state, envelope);
+    this.recent.push(envelope);
+    if (this.recent.length > RECENT_RING) this.recent.shift();
+    this.deps.channel.event(envelope);
+  }
+
+  /**
+   * After a failed commit: confirm the lease is still ours and catch up with what the log holds
+   * (a commit whose acknowledgement was lost did happen). A lost lease drops the room.
+   */
+  private async resync(): Promise<void> {
+    let lease: { epoch: number; headSeq: number } | null;
+    try {
+      lease = await this.deps.rooms.leaseState(this.roomId);
+    } catch {
+      throw new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
+    }
+    if (!lease || lease.epoch !== this.epoch) {
+      this.loseRoom('failover');
+      throw new DomainError('room_moved', 'this room moved to another gateway');
+    }
+    try {
+      await this.replayUpTo(lease.headSeq, true);
+      if (this.duplicateProbes.length > 0) {
+        const byActor = new Map<string, string[]>();
+        for (const probe of this.duplicateProbes.splice(0)) {
+          const list = byActor.get(probe.actorId) ?? [];
+          list.push(probe.clientMsgId);
+          byActor.set(probe.actorId, list);
+        }
+        for (const [actorId, ids] of byActor) {
+          const found = await this.deps.events.findSent(this.roomId, actorId, ids);
+          for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref);
+        }
+      }
+    } catch {
+      throw new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
+    }
+    this.needsResync = false;
+  }
+
+  /** Folds the log from the current head up to `headSeq`; `live` also broadcasts each event. */
+  private async replayUpTo(headSeq: number, live: boolean): Promise<void> {
+    while (this.state.headSeq < headSeq) {
+      const page = await this.deps.events.readAfter(this.roomId, this.state.headSeq, Math.min(REPLAY_PAGE, headSeq - this.state.headSeq));
+      if (page.length === 0) throw new Error(`room ${this.roomId}: log ends at ${this.state.headSeq}, head says ${headSeq}`);
+      for (const envelope of page) {
+        if (live) this.commitLocally(envelope);
+        else {
+          applyEvent(this.state, envelope);
+          this.recent.push(envelope);
+          if (this.recent.length > RECENT_RING) this.recent.shift();
+        }
+      }
+    }
+  }
+
+  /** Gives the room up: later commands fail with `room_moved` and clients are told to move. */
+  loseRoom(reason: MovedReason): void {
+    if (this.lost) return;
+    this.lost = true;
+    const error = new DomainError('room_moved', 'this room moved to another gateway');
+    for (const p of this.pending.splice(0)) p.reject(error);
+    this.pendingByKey.clear();
+    this.deps.writer.discard(this);
+    this.deps.channel.moved(this.roomId, reason);
+    this.deps.onLost(this);
+  }
+}

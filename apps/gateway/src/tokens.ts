@@ -1,0 +1,2 @@
+export { CONFIG, REDIS } from '../../../libs/runtime/src';
+export const OWNERSHIP = Symbol('OWNERSHIP');

@@ -1,0 +1,163 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { TokenBucketLimiter, TokenService, type Ticket } from '../../../../libs/auth/src';
+import type { AppConfig } from '../../../../libs/config/src';
+import {
+  ackCodeOf,
+  DomainError,
+  parseOrThrow,
+  schemas,
+  type AckError,
+  type CommitAck,
+  type JoinAck,
+} from '../../../../libs/domain/src';
+import { PresenceTracker } from '../rooms/presence.tracker';
+import type { OwnershipCheck } from '../rooms/room-ownership.check';
+import { RoomRegistry } from '../rooms/room.registry';
+import type { RoomActor } from '../rooms/room.actor';
+import { CONFIG, OWNERSHIP } from '../tokens';
+import { connectedRoom, joinedRoom, SocketRoomChannel } from './socket-room.channel';
+
+interface SocketData {
+  user: Ticket;
+  roomId: string;
+  joined: boolean;
+}
+
+type RoomSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
+
+/**
+ * The Socket.IO edge of a gateway: authenticates the handshake, parses and rate-limits each
+ * command, and hands it to the room's actor. No business rule lives here.
+ */
+@WebSocketGateway()
+export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
+  private readonly logger = new Logger(RoomGateway.name);
+  private readonly presence = new PresenceTracker();
+  private readonly sendLimiter: TokenBucketLimiter;
+  private server!: Server;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: AppConfig,
+    private readonly tokens: TokenService,
+    private readonly registry: RoomRegistry,
+    private readonly channel: SocketRoomChannel,
+    @Inject(OWNERSHIP) private readonly ownership: OwnershipCheck,
+  ) {
+    const rate = config.rateLimitMsgPerSec;
+    this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
+  }
+
+  afterInit(server: Server): void {
+    this.server = server;
+    this.channel.attach(server);
+    server.use((socket, next) => {
+      this.authenticate(socket as RoomSocket).then(
+        () => next(),
+        (err: unknown) => {
+          const code = err instanceof DomainError ? err.code : 'unavailable';
+          if (!(err instanceof DomainError)) this.logger.warn(`handshake failed: ${(err as Error).message}`);
+          next(new Error(code === 'room_moved' || code === 'unavailable' ? code : 'unauthorized'));
+        },
+      );
+    });
+  }
+
+  /** Ticket → user and room; the room must be owned here, and is loaded (lease taken) now. */
+  private async authenticate(socket: RoomSocket): Promise<void> {
+    const ticket = (socket.handshake.auth as { ticket?: unknown } | undefined)?.ticket;
+    if (typeof ticket !== 'string' || ticket.length > 4096) throw new DomainError('unauthorized', 'missing ticket');
+    const user = this.tokens.verifyTicket(ticket, this.config.gatewayId!);
+    if (!(await this.ownership.owns(user.roomId))) throw new DomainError('room_moved', 'room is not served here');
+    const actor = await this.registry.getOrLoad(user.roomId);
+    if (!actor) throw new DomainError('unauthorized', 'unknown room');
+    socket.data = { user, roomId: user.roomId, joined: false };
+    await socket.join(connectedRoom(user.roomId));
+  }
+
+  handleDisconnect(socket: RoomSocket): void {
+    const data = socket.data;
+    if (!data?.joined) return;
+    if (this.presence.leave(data.roomId, data.user.id)) this.broadcastPresence(data.roomId);
+  }
+
+  @SubscribeMessage('room:join')
+  join(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<JoinAck | AckError> {
+    return respond(async () => {
+      const { afterSeq } = parseOrThrow(schemas.join, payload ?? {});
+      const actor = this.actorOf(socket);
+      return actor.join(afterSeq, () => {
+        void socket.join(joinedRoom(actor.roomId));
+        if (!socket.data.joined) {
+          socket.data.joined = true;
+          if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
+            this.broadcastPresence(actor.roomId);
+          }
+        }
+      });
+    });
+  }
+
+  @SubscribeMessage('message:send')
+  send(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
+    return respond(async () => {
+      const { clientMsgId, text } = parseOrThrow(schemas.send, payload);
+      this.limit(socket);
+      const { seq, ts } = await this.actorOf(socket).send(socket.data.user, clientMsgId, text);
+      return { ok: true as const, seq, ts };
+    });
+  }
+
+  @SubscribeMessage('message:edit')
+  edit(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
+    return respond(async () => {
+      const { seq, text } = parseOrThrow(schemas.edit, payload);
+      this.limit(socket);
+      const ref = await this.actorOf(socket).edit(socket.data.user, seq, text);
+      return { ok: true as const, seq: ref.seq, ts: ref.ts };
+    });
+  }
+
+  @SubscribeMessage('message:delete')
+  remove(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
+    return respond(async () => {
+      const { seq } = parseOrThrow(schemas.delete, payload);
+      this.limit(socket);
+      const ref = await this.actorOf(socket).delete(socket.data.user, seq);
+      return { ok: true as const, seq: ref.seq, ts: ref.ts };
+    });
+  }
+
+  private actorOf(socket: RoomSocket): RoomActor {
+    const actor = this.registry.get(socket.data.roomId);
+    if (!actor) throw new DomainError('room_moved', 'this room is no longer served here; reconnect through the API');
+    return actor;
+  }
+
+  private limit(socket: RoomSocket): void {
+    if (!this.sendLimiter.tryTake(socket.data.user.id)) throw new DomainError('rate_limited', 'too many messages; slow down');
+  }
+
+  private broadcastPresence(roomId: string): void {
+    this.server.to(joinedRoom(roomId)).emit('room:presence', { users: this.presence.users(roomId) });
+  }
+}
+
+/** Turns a command's result or error into the contract's acknowledgement. */
+async function respond<T>(command: () => Promise<T>): Promise<T | AckError> {
+  try {
+    return await command();
+  } catch (err) {
+    if (err instanceof DomainError) return { ok: false, error: { code: ackCodeOf(err.code), message: err.message } };
+    new Logger(RoomGateway.name).error(`command failed: ${(err as Error).stack ?? String(err)}`);
+    return { ok: false, error: { code: 'unavailable', message: 'internal error; retry' } };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './password';
+export * from './rate-limiter';
+export * from './tokens';

@@ -1,0 +1,160 @@
+import { z } from 'zod';
+
+/**
+ * One validated, typed configuration, read once at start-up (DESIGN.md example 4). A missing or
+ * malformed variable stops the process with one line naming it.
+ */
+const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-change-me';
+const DEV_S3_KEY = 'S3RVER';
+
+const intFrom = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `${name} must be at least ${min}`).max(max, `${name} must be at most ${max}`));
+
+const url = (name: string, protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `${name} must be a ${protocols.join(' or ')} URL`);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: url('DATABASE_URL', ['postgres:', 'postgresql:']).default('postgresql://postgres@127.0.0.1:5432/durable_rooms'),
+  REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  S3_ENDPOINT: url('S3_ENDPOINT', ['http:', 'https:']).optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'S3_BUCKET must be a valid bucket name (3-63 chars)')
+    .default('durable-rooms'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default(DEV_S3_KEY),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default(DEV_S3_KEY),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
+  JWT_SECRET: z.string().min(16, 'JWT_SECRET must be at least 16 characters').default(DEV_JWT_SECRET),
+  PORT: intFrom('PORT', 0, 65535).optional(),
+  GATEWAY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'GATEWAY_ID must be 1-64 of [A-Za-z0-9_.-]')
+    .optional(),
+  GATEWAY_PUBLIC_URL: url('GATEWAY_PUBLIC_URL', ['http:', 'https:']).optional(),
+  /** Comma-separated `id=url` pairs; set it to use the static scheduler instead of Redis. */
+  STATIC_GATEWAYS: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+=https?:\/\/[^,\s]+(,[A-Za-z0-9_.-]+=https?:\/\/[^,\s]+)*$/, 'STATIC_GATEWAYS must be id=url pairs separated by commas')
+    .optional(),
+  SNAPSHOT_EVERY_EVENTS: intFrom('SNAPSHOT_EVERY_EVENTS', 1, 10_000_000).default(1000),
+  SNAPSHOT_INTERVAL_MS: intFrom('SNAPSHOT_INTERVAL_MS', 100, 86_400_000).default(30000),
+  CORS_ORIGINS: z.string().default(''),
+  RATE_LIMIT_MSG_PER_SEC: intFrom('RATE_LIMIT_MSG_PER_SEC', 0, 1_000_000).default(10),
+  AUTH_RATE_LIMIT_PER_MIN: intFrom('AUTH_RATE_LIMIT_PER_MIN', 0, 1_000_000).default(30),
+  /** Seconds a gateway registration lives without a heartbeat. */
+  GATEWAY_TTL_SECONDS: intFrom('GATEWAY_TTL_SECONDS', 2, 3600).default(5),
+  /** Lifetime of access tokens, seconds. */
+  TOKEN_TTL_SECONDS: intFrom('TOKEN_TTL_SECONDS', 60, 30 * 86_400).default(86_400),
+  /** Lifetime of gateway tickets, seconds (about a minute, per the contract). */
+  TICKET_TTL_SECONDS: intFrom('TICKET_TTL_SECONDS', 5, 600).default(60),
+});
+
+export type RawEnv = z.input<typeof envSchema>;
+
+export interface AppConfig {
+  nodeEnv: 'development' | 'production' | 'test';
+  databaseUrl: string;
+  redisUrl: string;
+  s3: {
+    endpoint?: string;
+    region: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+  };
+  jwtSecret: string;
+  port?: number;
+  gatewayId?: string;
+  gatewayPublicUrl?: string;
+  staticGateways?: Array<{ id: string; url: string }>;
+  snapshotEveryEvents: number;
+  snapshotIntervalMs: number;
+  corsOrigins: string[];
+  rateLimitMsgPerSec: number;
+  authRateLimitPerMin: number;
+  gatewayTtlSeconds: number;
+  tokenTtlSeconds: number;
+  ticketTtlSeconds: number;
+}
+
+export class ConfigError extends Error {}
+
+/** Validates `env` into an AppConfig, or throws a ConfigError whose message is one line. */
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid configuration: ${name}: ${issue.message}`);
+  }
+  const e = result.data;
+  if (e.NODE_ENV === 'production') {
+    if (e.JWT_SECRET === DEV_JWT_SECRET || !present.JWT_SECRET) {
+      throw new ConfigError('invalid configuration: JWT_SECRET: production mode refuses the development default');
+    }
+    if (!present.S3_SECRET_ACCESS_KEY || e.S3_SECRET_ACCESS_KEY === DEV_S3_KEY) {
+      throw new ConfigError('invalid configuration: S3_SECRET_ACCESS_KEY: production mode refuses the development default');
+    }
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    },
+    jwtSecret: e.JWT_SECRET,
+    port: e.PORT,
+    gatewayId: e.GATEWAY_ID,
+    gatewayPublicUrl: e.GATEWAY_PUBLIC_URL,
+    staticGateways: e.STATIC_GATEWAYS?.split(',').map((pair) => {
+      const at = pair.indexOf('=');
+      return { id: pair.slice(0, at), url: pair.slice(at + 1) };
+    }),
+    snapshotEveryEvents: e.SNAPSHOT_EVERY_EVENTS,
+    snapshotIntervalMs: e.SNAPSHOT_INTERVAL_MS,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+    rateLimitMsgPerSec: e.RATE_LIMIT_MSG_PER_SEC,
+    authRateLimitPerMin: e.AUTH_RATE_LIMIT_PER_MIN,
+    gatewayTtlSeconds: e.GATEWAY_TTL_SECONDS,
+    tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
+    ticketTtlSeconds: e.TICKET_TTL_SECONDS,
+  };
+}
+
+/** Reads process.env once; on a bad variable prints one line and exits 1. */
+export function loadConfigOrExit(required: Array<'GATEWAY_ID' | 'GATEWAY_PUBLIC_URL' | 'PORT'> = []): AppConfig {
+  try {
+    const config = parseConfig(process.env);
+    for (const name of required) {
+      const value = { GATEWAY_ID: config.gatewayId, GATEWAY_PUBLIC_URL: config.gatewayPublicUrl, PORT: config.port }[name];
+      if (value === undefined) throw new ConfigError(`invalid configuration: ${name}: required for this process`);
+    }
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

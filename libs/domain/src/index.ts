@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './events';
+export * from './room-state';
+export * from './socket-events';
+export * from './validation';

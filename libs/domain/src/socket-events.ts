@@ -1,0 +1,62 @@
+import type { AckErrorCode } from './errors';
+import type { EventEnvelope } from './events';
+
+/** Typed Socket.IO contract shared by the gateway, the web client and the tests. */
+export interface AckError {
+  ok: false;
+  error: { code: AckErrorCode; message: string };
+}
+
+export interface CommitAck {
+  ok: true;
+  seq: number;
+  ts: string;
+}
+
+export interface JoinAck {
+  ok: true;
+  room: { id: string; name: string; headSeq: number };
+  events: EventEnvelope[];
+  hasMore: boolean;
+}
+
+export interface JoinPayload {
+  afterSeq?: number;
+}
+export interface SendPayload {
+  clientMsgId: string;
+  text: string;
+}
+export interface EditPayload {
+  seq: number;
+  text: string;
+}
+export interface DeletePayload {
+  seq: number;
+}
+
+export interface PresenceUser {
+  id: string;
+  username: string;
+}
+
+export type MovedReason = 'drain' | 'failover';
+
+export interface ClientToServerEvents {
+  'room:join': (payload: JoinPayload, ack: (res: JoinAck | AckError) => void) => void;
+  'message:send': (payload: SendPayload, ack: (res: CommitAck | AckError) => void) => void;
+  'message:edit': (payload: EditPayload, ack: (res: CommitAck | AckError) => void) => void;
+  'message:delete': (payload: DeletePayload, ack: (res: CommitAck | AckError) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  'room:event': (event: EventEnvelope) => void;
+  'room:presence': (payload: { users: PresenceUser[] }) => void;
+  'room:moved': (payload: { roomId: string; reason: MovedReason }) => void;
+}
+
+/** Page sizes of CONTRACT.md: join without afterSeq returns the latest 50, with it at most 500. */
+export const JOIN_LATEST_LIMIT = 50;
+export const JOIN_AFTER_LIMIT = 500;
+export const MAX_TEXT_LENGTH = 4000;
+export const MAX_CLIENT_MSG_ID_LENGTH = 64;

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { DomainError } from './errors';
+import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
+
+/**
+ * Edge validation schemas, pure and shared by HTTP and WebSocket handlers. Every object is
+ * strict: a field the contract does not name is `invalid`.
+ */
+const seq = z.number().int().min(1).max(2_147_483_647);
+const text = z.string().min(1).max(MAX_TEXT_LENGTH);
+
+export const schemas = {
+  register: z.strictObject({
+    username: z
+      .string()
+      .min(3)
+      .max(32)
+      .regex(/^[a-z0-9_.-]+$/, 'username may only contain a-z, 0-9, "_", "." and "-"'),
+    password: z.string().min(8).max(128),
+  }),
+  login: z.strictObject({
+    username: z.string().min(1).max(32),
+    password: z.string().min(1).max(128),
+  }),
+  createRoom: z.strictObject({
+    name: z.string().trim().min(1).max(100),
+  }),
+  historyQuery: z
+    .strictObject({
+      after: z.string().regex(/^\d{1,10}$/, 'after must be a seq').transform(Number).optional(),
+      before: z.string().regex(/^\d{1,10}$/, 'before must be a seq').transform(Number).optional(),
+      limit: z
+        .string()
+        .regex(/^\d{1,4}$/, 'limit must be an integer')
+        .transform(Number)
+        .pipe(z.number().int().min(1).max(500))
+        .optional(),
+    })
+    .refine((q) => q.after === undefined || q.before === undefined, {
+      message: 'after and before cannot be combined',
+    }),
+  join: z.strictObject({ afterSeq: z.number().int().min(0).max(2_147_483_647).optional() }),
+  send: z.strictObject({
+    clientMsgId: z.string().min(1).max(MAX_CLIENT_MSG_ID_LENGTH),
+    text,
+  }),
+  edit: z.strictObject({ seq, text }),
+  delete: z.strictObject({ seq }),
+} as const;
+
+/** Parses `input` or throws `DomainError('invalid')` naming the first offending field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input ?? undefined);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'payload';
+  const message = issue?.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : `${where}: ${issue?.message ?? 'invalid'}`;
+  throw new DomainError('invalid', message);
+}

@@ -1,0 +1,176 @@
+import type { EventEnvelope, EventType, MessageInfo } from '../../domain/src';
+import { isUuid, type Database } from './database';
+
+/** One event to append: its seq is already assigned by the room's owner. */
+export interface NewEvent {
+  seq: number;
+  type: EventType;
+  actorId: string | null;
+  actorUsername: string | null;
+  clientMsgId: string | null;
+  data: unknown;
+  /** ISO-8601 UTC, millisecond precision: what the ack and the envelope carry. */
+  ts: string;
+}
+
+/** A room's share of a group commit: consecutive events continuing its head, under `epoch`. */
+export interface RoomAppend {
+  roomId: string;
+  epoch: number;
+  events: NewEvent[];
+}
+
+export type AppendOutcome = 'committed' | 'fenced';
+
+interface EventRow {
+  room_id: string;
+  seq: number;
+  type: string;
+  actor_id: string | null;
+  actor_username: string | null;
+  client_msg_id: string | null;
+  data: unknown;
+  created_at: Date;
+}
+
+/**
+ * The one statement of a group commit. For every room in the batch it advances `rooms.head_seq`
+ * only if the room still has the writer's epoch and the batch continues the head exactly, and
+ * inserts that room's events only if it did. Fencing and gap-freedom are thereby decided by the
+ * database inside the statement, not by the gateway; the primary key (room_id, seq) and the
+ * unique (room_id, actor_id, client_msg_id) index are the last line.
+ */
+const APPEND_SQL = `
+WITH batch AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS b(room_id, first_seq, last_seq, epoch)
+), advanced AS (
+  UPDATE rooms r SET head_seq = b.last_seq
+  FROM batch b
+  WHERE r.id = b.room_id AND r.epoch = b.epoch AND r.head_seq = b.first_seq - 1
+  RETURNING r.id
+), inserted AS (
+  INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
+  SELECT e.room_id, e.seq, e.type, e.actor_id, e.actor_username, e.client_msg_id, e.data, e.created_at
+  FROM unnest($5::uuid[], $6::int[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::timestamptz[])
+       AS e(room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
+  WHERE e.room_id IN (SELECT id FROM advanced)
+  RETURNING 1
+)
+SELECT id AS room_id FROM advanced`;
+
+const SELECT_COLUMNS = 'room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at';
+
+export class EventLogRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Appends several rooms' events in one round trip. Returns, per room id, whether its events
+   * were committed or refused because the room's epoch or head moved (another owner took it).
+   * Throws on a database error (nothing of the batch is committed then, or, if the connection
+   * broke during COMMIT, the outcome is unknown and the caller must re-read the head).
+   */
+  async appendBatch(appends: readonly RoomAppend[]): Promise<Map<string, AppendOutcome>> {
+    const roomIds: string[] = [];
+    const firstSeqs: number[] = [];
+    const lastSeqs: number[] = [];
+    const epochs: number[] = [];
+    const eRoom: string[] = [];
+    const eSeq: number[] = [];
+    const eType: string[] = [];
+    const eActor: (string | null)[] = [];
+    const eActorName: (string | null)[] = [];
+    const eClientMsgId: (string | null)[] = [];
+    const eData: string[] = [];
+    const eTs: string[] = [];
+    for (const append of appends) {
+      const events = append.events;
+      roomIds.push(append.roomId);
+      firstSeqs.push(events[0]!.seq);
+      lastSeqs.push(events[events.length - 1]!.seq);
+      epochs.push(append.epoch);
+      for (const event of events) {
+        eRoom.push(append.roomId);
+        eSeq.push(event.seq);
+        eType.push(event.type);
+        eActor.push(event.actorId);
+        eActorName.push(event.actorUsername);
+        eClientMsgId.push(event.clientMsgId);
+        eData.push(JSON.stringify(event.data));
+        eTs.push(event.ts);
+      }
+    }
+    const { rows } = await this.db.pool.query<{ room_id: string }>(APPEND_SQL, [
+      roomIds,
+      firstSeqs,
+      lastSeqs,
+      epochs,
+      eRoom,
+      eSeq,
+      eType,
+      eActor,
+      eActorName,
+      eClientMsgId,
+      eData,
+      eTs,
+    ]);
+    const outcome = new Map<string, AppendOutcome>();
+    for (const id of roomIds) outcome.set(id, 'fenced');
+    for (const row of rows) outcome.set(row.room_id, 'committed');
+    return outcome;
+  }
+
+  /** Events with seq > afterSeq, ascending, at most `limit`. */
+  async readAfter(roomId: string, afterSeq: number, limit: number): Promise<EventEnvelope[]> {
+    const { rows } = await this.db.pool.query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`,
+      [roomId, afterSeq, limit],
+    );
+    return rows.map(toEnvelope);
+  }
+
+  /** Events with seq < beforeSeq (or the latest when undefined), returned ascending, at most `limit`. */
+  async readBefore(roomId: string, beforeSeq: number | undefined, limit: number): Promise<EventEnvelope[]> {
+    const { rows } = await this.db.pool.query<EventRow>(
+      `SELECT ${SELECT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      [roomId, beforeSeq ?? 2_147_483_647, limit],
+    );
+    return rows.reverse().map(toEnvelope);
+  }
+
+  /** Author and deletion state of the message posted at `seq`, for edits older than memory holds. */
+  async findMessage(roomId: string, seq: number): Promise<MessageInfo | null> {
+    if (!isUuid(roomId)) return null;
+    const { rows } = await this.db.pool.query<{ actor_id: string | null; deleted: boolean }>(
+      `SELECT p.actor_id,
+              EXISTS (SELECT 1 FROM room_events d
+                      WHERE d.room_id = p.room_id AND d.seq > p.seq AND d.type = 'message.deleted'
+                        AND (d.data->>'seq')::int = p.seq) AS deleted
+         FROM room_events p WHERE p.room_id = $1 AND p.seq = $2 AND p.type = 'message.posted'`,
+      [roomId, seq],
+    );
+    const row = rows[0];
+    return row ? { authorId: row.actor_id, deleted: row.deleted } : null;
+  }
+
+  /** The committed results of earlier sends, by client message id, for dedup beyond memory. */
+  async findSent(roomId: string, actorId: string, clientMsgIds: string[]): Promise<Map<string, { seq: number; ts: string }>> {
+    const { rows } = await this.db.pool.query<{ client_msg_id: string; seq: number; created_at: Date }>(
+      'SELECT client_msg_id, seq, created_at FROM room_events WHERE room_id = $1 AND actor_id = $2 AND client_msg_id = ANY($3::text[])',
+      [roomId, actorId, clientMsgIds],
+    );
+    return new Map(rows.map((r) => [r.client_msg_id, { seq: r.seq, ts: r.created_at.toISOString() }]));
+  }
+}
+
+function toEnvelope(row: EventRow): EventEnvelope {
+  const envelope: EventEnvelope = {
+    roomId: row.room_id,
+    seq: row.seq,
+    type: row.type as EventType,
+    ts: row.created_at.toISOString(),
+    actor: row.actor_id ? { id: row.actor_id, username: row.actor_username ?? '' } : null,
+    data: row.data as EventEnvelope['data'],
+  };
+  if (row.client_msg_id !== null) envelope.clientMsgId = row.client_msg_id;
+  return envelope;
+}

@@ -1,0 +1,4 @@
+export * from './database';
+export * from './event-log.repository';
+export * from './room.repository';
+export * from './user.repository';

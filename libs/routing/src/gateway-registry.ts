@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import { keys } from './keys';
+import type { GatewayInfo } from './placement';
+
+export interface Heartbeat {
+  id: string;
+  url: string;
+  status: 'active' | 'draining';
+  rooms: number;
+  connections: number;
+}
+
+/**
+ * Gateways register themselves here with a heartbeat; a gateway whose heartbeat expired is
+ * `gone`. Used by gateways (write) and by the API scheduler and admin directory (read).
+ */
+export class GatewayRegistry {
+  constructor(
+    private readonly redis: Redis,
+    /** Seconds a registration survives without a heartbeat. */
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async heartbeat(hb: Heartbeat): Promise<void> {
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .hset(keys.gateway(hb.id), {
+        id: hb.id,
+        url: hb.url,
+        status: hb.status,
+        rooms: hb.rooms,
+        connections: hb.connections,
+        lastSeenAt: new Date(now).toISOString(),
+      })
+      .pexpire(keys.gateway(hb.id), this.ttlSeconds * 1000)
+      .zadd(keys.gatewayIndex, now, hb.id)
+      .exec();
+  }
+
+  /** Removes the live registration at once (clean exit), keeping the id in the directory as `gone`. */
+  async deregister(id: string): Promise<void> {
+    await this.redis.del(keys.gateway(id));
+  }
+
+  /** Every known gateway, live or gone, with its assigned-room count. */
+  async list(): Promise<GatewayInfo[]> {
+    const entries = await this.redis.zrange(keys.gatewayIndex, '0', '-1', 'WITHSCORES');
+    if (entries.length === 0) return [];
+    const ids: string[] = [];
+    const lastSeen = new Map<string, number>();
+    for (let i = 0; i < entries.length; i += 2) {
+      ids.push(entries[i]!);
+      lastSeen.set(entries[i]!, Number(entries[i + 1]));
+    }
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(keys.gateway(id));
+    pipeline.hgetall(keys.gatewayAssigned);
+    const results = (await pipeline.exec()) ?? [];
+    const assigned = (results[ids.length]?.[1] ?? {}) as Record<string, string>;
+    return ids.map((id, i) => {
+      const info = (results[i]?.[1] ?? {}) as Record<string, string>;
+      const live = Boolean(info.id);
+      return {
+        id,
+        url: info.url ?? '',
+        status: live ? (info.status as 'active' | 'draining') : 'gone',
+        rooms: live ? Number(info.rooms) : 0,
+        connections: live ? Number(info.connections) : 0,
+        assigned: Number(assigned[id] ?? 0),
+        lastSeenAt: info.lastSeenAt ?? new Date(lastSeen.get(id)!).toISOString(),
+      };
+    });
+  }
+
+  async get(id: string): Promise<GatewayInfo | null> {
+    return (await this.list()).find((gw) => gw.id === id) ?? null;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './gateway-registry';
+export * from './keys';
+export * from './placement';
+export * from './room-ownership';
