@@ -7,7 +7,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const run = (cmd, args) => {
+  try {
+    execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  } catch {
+    console.error(`build: failed: ${args.join(' ')}`);
+    process.exit(1);
+  }
+};
 
 run(process.execPath, [join(root, 'scripts/prisma-generate.mjs')]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });

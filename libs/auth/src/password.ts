@@ -20,15 +20,21 @@ export async function hashPassword(password: string): Promise<string> {
 /** Constant-time check of a password against a stored hash; false for any malformed hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, n, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !key) return false;
+  const cost = { N: Number(n), r: Number(r), p: Number(p) };
+  if (scheme !== 'scrypt' || !salt || !key || !saneCost(cost)) return false;
   const expected = Buffer.from(key, 'base64url');
-  const actual = await derive(password, Buffer.from(salt, 'base64url'), {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: PARAMS.maxmem,
-  });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  try {
+    const actual = await derive(password, Buffer.from(salt, 'base64url'), { ...cost, maxmem: PARAMS.maxmem });
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  } catch {
+    return false;
+  }
+}
+
+/** Cost parameters scrypt accepts and that stay within our memory bound. */
+function saneCost({ N, r, p }: { N: number; r: number; p: number }): boolean {
+  const intIn = (v: number, max: number) => Number.isSafeInteger(v) && v >= 1 && v <= max;
+  return intIn(N, 1 << 20) && N > 1 && (N & (N - 1)) === 0 && intIn(r, 32) && intIn(p, 16);
 }
 
 /** A fixed hash to verify against when the user does not exist, so timing does not reveal it. */

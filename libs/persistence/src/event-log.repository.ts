@@ -37,16 +37,18 @@ interface EventRow {
  * The one statement of a group commit. For every room in the batch it advances `rooms.head_seq`
  * only if the room still has the writer's epoch and the batch continues the head exactly, and
  * inserts that room's events only if it did. Fencing and gap-freedom are thereby decided by the
- * database inside the statement, not by the gateway; the primary key (room_id, seq) and the
+ * database inside the statement, not by the gateway (a batch must also span exactly as many seqs
+ * as it has events, so with the primary key it cannot skip one); the primary key (room_id, seq) and the
  * unique (room_id, actor_id, client_msg_id) index are the last line.
  */
 const APPEND_SQL = `
 WITH batch AS (
-  SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS b(room_id, first_seq, last_seq, epoch)
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[], $13::int[]) AS b(room_id, first_seq, last_seq, epoch, n)
 ), advanced AS (
   UPDATE rooms r SET head_seq = b.last_seq
   FROM batch b
   WHERE r.id = b.room_id AND r.epoch = b.epoch AND r.head_seq = b.first_seq - 1
+    AND b.last_seq - b.first_seq + 1 = b.n
   RETURNING r.id
 ), inserted AS (
   INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
@@ -74,6 +76,7 @@ export class EventLogRepository {
     const firstSeqs: number[] = [];
     const lastSeqs: number[] = [];
     const epochs: number[] = [];
+    const counts: number[] = [];
     const eRoom: string[] = [];
     const eSeq: number[] = [];
     const eType: string[] = [];
@@ -88,6 +91,7 @@ export class EventLogRepository {
       firstSeqs.push(events[0]!.seq);
       lastSeqs.push(events[events.length - 1]!.seq);
       epochs.push(append.epoch);
+      counts.push(events.length);
       for (const event of events) {
         eRoom.push(append.roomId);
         eSeq.push(event.seq);
@@ -112,6 +116,7 @@ export class EventLogRepository {
       eClientMsgId,
       eData,
       eTs,
+      counts,
     ]);
     const outcome = new Map<string, AppendOutcome>();
     for (const id of roomIds) outcome.set(id, 'fenced');

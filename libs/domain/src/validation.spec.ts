@@ -1,0 +1,168 @@
+import { DomainError } from './errors';
+import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
+import { parseOrThrow, schemas } from './validation';
+
+/** Runs `fn`, expects a DomainError('invalid') and returns it for further checks. */
+function invalid(fn: () => unknown): DomainError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(DomainError);
+  expect((caught as DomainError).code).toBe('invalid');
+  expect((caught as DomainError).message).not.toBe('');
+  return caught as DomainError;
+}
+
+describe(parseOrThrow.name, () => {
+  describe('send', () => {
+    it('accepts a valid payload and returns the parsed data', () => {
+      expect(parseOrThrow(schemas.send, { clientMsgId: 'abc', text: 'hello' })).toEqual({ clientMsgId: 'abc', text: 'hello' });
+    });
+
+    it('rejects unknown fields and names them', () => {
+      const err = invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'a', text: 'b', author: 'mallory', extra: 1 }));
+      expect(err.message).toContain('author');
+      expect(err.message).toContain('extra');
+    });
+
+    it(`accepts text of 1 and ${MAX_TEXT_LENGTH} characters, rejects empty and ${MAX_TEXT_LENGTH + 1}`, () => {
+      expect(MAX_TEXT_LENGTH).toBe(4000);
+      expect(parseOrThrow(schemas.send, { clientMsgId: 'a', text: 'x' }).text).toBe('x');
+      expect(parseOrThrow(schemas.send, { clientMsgId: 'a', text: 'x'.repeat(4000) }).text).toHaveLength(4000);
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'a', text: '' })).message).toContain('text');
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'a', text: 'x'.repeat(4001) })).message).toContain('text');
+    });
+
+    it(`accepts clientMsgId of 1 to ${MAX_CLIENT_MSG_ID_LENGTH} characters only`, () => {
+      expect(MAX_CLIENT_MSG_ID_LENGTH).toBe(64);
+      expect(parseOrThrow(schemas.send, { clientMsgId: 'c', text: 't' }).clientMsgId).toBe('c');
+      expect(parseOrThrow(schemas.send, { clientMsgId: 'c'.repeat(64), text: 't' }).clientMsgId).toHaveLength(64);
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: '', text: 't' })).message).toContain('clientMsgId');
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'c'.repeat(65), text: 't' })).message).toContain('clientMsgId');
+    });
+
+    it('rejects wrong types and missing fields', () => {
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 42, text: 't' })).message).toContain('clientMsgId');
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'c', text: ['t'] })).message).toContain('text');
+      expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'c' })).message).toContain('text');
+    });
+
+    it.each([
+      ['a string', 'hello'],
+      ['an array', [{ clientMsgId: 'a', text: 'b' }]],
+      ['null', null],
+      ['undefined', undefined],
+      ['a number', 42],
+      ['a boolean', true],
+    ])('rejects %s as payload', (_label, payload) => {
+      invalid(() => parseOrThrow(schemas.send, payload));
+    });
+  });
+
+  describe('edit and delete', () => {
+    it('accept a positive integer seq', () => {
+      expect(parseOrThrow(schemas.edit, { seq: 2, text: 'new' })).toEqual({ seq: 2, text: 'new' });
+      expect(parseOrThrow(schemas.delete, { seq: 7 })).toEqual({ seq: 7 });
+    });
+
+    it.each([0, -1, 1.5, '3', null, 2_147_483_648])('reject seq %p', (seq) => {
+      expect(invalid(() => parseOrThrow(schemas.delete, { seq })).message).toContain('seq');
+      invalid(() => parseOrThrow(schemas.edit, { seq, text: 'x' }));
+    });
+
+    it('edit enforces the text limits too', () => {
+      invalid(() => parseOrThrow(schemas.edit, { seq: 2, text: '' }));
+      invalid(() => parseOrThrow(schemas.edit, { seq: 2, text: 'x'.repeat(4001) }));
+      expect(invalid(() => parseOrThrow(schemas.delete, { seq: 2, text: 'x' })).message).toContain('text');
+    });
+  });
+
+  describe('register', () => {
+    const password = 'correct horse';
+
+    it.each(['abc', 'a'.repeat(32), 'user_name.with-dots', '0123'])('accepts username %p', (username) => {
+      expect(parseOrThrow(schemas.register, { username, password }).username).toBe(username);
+    });
+
+    it.each(['ab', 'a'.repeat(33), 'Alice', 'has space', 'émile', 'semi;colon', ''])('rejects username %p', (username) => {
+      expect(invalid(() => parseOrThrow(schemas.register, { username, password })).message).toContain('username');
+    });
+
+    it('accepts passwords of 8 to 128 characters only', () => {
+      expect(parseOrThrow(schemas.register, { username: 'abc', password: '12345678' }).password).toBe('12345678');
+      expect(parseOrThrow(schemas.register, { username: 'abc', password: 'p'.repeat(128) }).password).toHaveLength(128);
+      expect(invalid(() => parseOrThrow(schemas.register, { username: 'abc', password: '1234567' })).message).toContain('password');
+      expect(invalid(() => parseOrThrow(schemas.register, { username: 'abc', password: 'p'.repeat(129) })).message).toContain('password');
+    });
+
+    it('rejects a role smuggled into the body', () => {
+      expect(invalid(() => parseOrThrow(schemas.register, { username: 'abc', password, role: 'admin' })).message).toContain('role');
+    });
+  });
+
+  describe('login', () => {
+    it('requires both fields as strings', () => {
+      expect(parseOrThrow(schemas.login, { username: 'abc', password: 'x' })).toEqual({ username: 'abc', password: 'x' });
+      invalid(() => parseOrThrow(schemas.login, { username: 'abc' }));
+      invalid(() => parseOrThrow(schemas.login, { username: 'abc', password: 12345678 }));
+    });
+  });
+
+  describe('createRoom', () => {
+    it('accepts names of 1 to 100 characters', () => {
+      expect(parseOrThrow(schemas.createRoom, { name: 'x' }).name).toBe('x');
+      expect(parseOrThrow(schemas.createRoom, { name: 'n'.repeat(100) }).name).toHaveLength(100);
+    });
+
+    it('rejects empty, blank and too-long names', () => {
+      expect(invalid(() => parseOrThrow(schemas.createRoom, { name: '' })).message).toContain('name');
+      expect(invalid(() => parseOrThrow(schemas.createRoom, { name: '   ' })).message).toContain('name');
+      expect(invalid(() => parseOrThrow(schemas.createRoom, { name: 'n'.repeat(101) })).message).toContain('name');
+      invalid(() => parseOrThrow(schemas.createRoom, { name: 5 }));
+      invalid(() => parseOrThrow(schemas.createRoom, {}));
+    });
+  });
+
+  describe('historyQuery', () => {
+    it('parses numeric strings into numbers', () => {
+      expect(parseOrThrow(schemas.historyQuery, { after: '10', limit: '500' })).toEqual({ after: 10, limit: 500 });
+      expect(parseOrThrow(schemas.historyQuery, { before: '3', limit: '1' })).toEqual({ before: 3, limit: 1 });
+      expect(parseOrThrow(schemas.historyQuery, {})).toEqual({});
+    });
+
+    it.each(['0', '501', '9999', '-1', 'abc', '1.5', ''])('rejects limit %p', (limit) => {
+      expect(invalid(() => parseOrThrow(schemas.historyQuery, { limit })).message).toContain('limit');
+    });
+
+    it('rejects after and before together', () => {
+      expect(invalid(() => parseOrThrow(schemas.historyQuery, { after: '1', before: '9' })).message).toMatch(/after and before/);
+    });
+
+    it.each([{ after: 'x' }, { before: '-2' }, { after: '12345678901' }])('rejects non-numeric seq %p', (query) => {
+      invalid(() => parseOrThrow(schemas.historyQuery, query));
+    });
+
+    it('rejects unknown query parameters', () => {
+      expect(invalid(() => parseOrThrow(schemas.historyQuery, { page: '2' })).message).toContain('page');
+    });
+  });
+
+  describe('join', () => {
+    it('accepts an empty payload and a non-negative integer afterSeq', () => {
+      expect(parseOrThrow(schemas.join, {})).toEqual({});
+      expect(parseOrThrow(schemas.join, { afterSeq: 0 })).toEqual({ afterSeq: 0 });
+      expect(parseOrThrow(schemas.join, { afterSeq: 42 })).toEqual({ afterSeq: 42 });
+    });
+
+    it.each([-1, 1.5, '3', null])('rejects afterSeq %p', (afterSeq) => {
+      expect(invalid(() => parseOrThrow(schemas.join, { afterSeq })).message).toContain('afterSeq');
+    });
+
+    it('rejects unknown fields', () => {
+      expect(invalid(() => parseOrThrow(schemas.join, { afterSeq: 1, roomId: 'r' })).message).toContain('roomId');
+    });
+  });
+});
