@@ -3,9 +3,11 @@ import { APP_FILTER } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, RoomRepository, UserRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
 import { HealthController } from '../../../libs/runtime/src';
+import { AdminController } from './admin/admin.controller';
+import { AdminService } from './admin/admin.service';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { AdminGuard, AuthGuard } from './common/auth.guard';
@@ -22,7 +24,7 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [AuthController, RoomsController, HealthController],
+      controllers: [AuthController, RoomsController, AdminController, HealthController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
@@ -32,17 +34,20 @@ export class ApiModule {
         { provide: UserRepository, useFactory: (db: Database) => new UserRepository(db), inject: [Database] },
         { provide: RoomRepository, useFactory: (db: Database) => new RoomRepository(db), inject: [Database] },
         { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
+        { provide: SnapshotRepository, useFactory: (db: Database) => new SnapshotRepository(db), inject: [Database] },
+        { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
         {
           provide: SCHEDULER,
-          useFactory: (registry: GatewayRegistry, redis: Redis) =>
-            config.staticGateways ? new StaticScheduler(config.staticGateways) : new RedisScheduler(registry, new RoomOwnership(redis)),
-          inject: [GatewayRegistry, REDIS],
+          useFactory: (registry: GatewayRegistry, ownership: RoomOwnership) =>
+            config.staticGateways ? new StaticScheduler(config.staticGateways) : new RedisScheduler(registry, ownership),
+          inject: [GatewayRegistry, RoomOwnership],
         },
         AuthGuard,
         AdminGuard,
         AuthService,
         RoomsService,
+        AdminService,
       ],
     };
   }

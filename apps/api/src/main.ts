@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '../../../libs/config/src';
+import { exitCleanlyOn } from '../../../libs/runtime/src';
 import { ApiModule } from './api.module';
 import { jsonBody } from './common/json-body';
 
@@ -14,10 +15,10 @@ async function bootstrap(): Promise<void> {
   app.disable('x-powered-by');
   app.use(...jsonBody());
   app.enableCors({ origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
-  app.enableShutdownHooks();
   const port = config.port ?? DEFAULT_PORT;
   await app.listen(port, '0.0.0.0');
   Logger.log(`api listening on :${port} (scheduler: ${config.staticGateways ? 'static' : 'redis'})`, 'Api');
+  exitCleanlyOn(app, ['SIGTERM', 'SIGINT']);
 }
 
 bootstrap().catch((err: unknown) => {

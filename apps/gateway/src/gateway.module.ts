@@ -1,11 +1,16 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, RoomRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
+import { createS3Client, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController } from '../../../libs/runtime/src';
-import { HeartbeatService } from './lifecycle/heartbeat.service';
+import { DrainService } from './lifecycle/drain.service';
+import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
+import { OwnershipWatcher } from './lifecycle/ownership.watcher';
+import { SnapshotScheduler } from './lifecycle/snapshot.scheduler';
 import { GroupCommitWriter } from './rooms/group-commit.writer';
 import { RedisOwnershipCheck, StaticOwnershipCheck } from './rooms/room-ownership.check';
 import { RoomRegistry } from './rooms/room.registry';
@@ -45,20 +50,47 @@ export class GatewayModule {
         },
         { provide: GroupCommitWriter, useFactory: (db: Database) => new GroupCommitWriter(new EventLogRepository(db)), inject: [Database] },
         SocketRoomChannel,
+        { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
+        {
+          provide: SnapshotStore,
+          useFactory: (db: Database) => {
+            const logger = new Logger('SnapshotStore');
+            return new SnapshotStore(createS3Client(config.s3), config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg));
+          },
+          inject: [Database],
+        },
         {
           provide: RoomRegistry,
-          useFactory: (db: Database, writer: GroupCommitWriter, channel: SocketRoomChannel) =>
+          useFactory: (db: Database, writer: GroupCommitWriter, channel: SocketRoomChannel, snapshots: SnapshotStore) =>
             new RoomRegistry({
               gatewayId: config.gatewayId!,
               rooms: new RoomRepository(db),
               events: new EventLogRepository(db),
+              snapshots,
               writer,
               channel,
             }),
-          inject: [Database, GroupCommitWriter, SocketRoomChannel],
+          inject: [Database, GroupCommitWriter, SocketRoomChannel, SnapshotStore],
+        },
+        {
+          provide: SnapshotScheduler,
+          useFactory: (rooms: RoomRegistry) =>
+            new SnapshotScheduler(rooms, { everyEvents: config.snapshotEveryEvents, intervalMs: config.snapshotIntervalMs }),
+          inject: [RoomRegistry],
+        },
+        {
+          provide: OwnershipWatcher,
+          useFactory: (rooms: RoomRegistry, ownership: RoomOwnership) => new OwnershipWatcher(rooms, ownership, config.gatewayId!),
+          inject: [RoomRegistry, RoomOwnership],
+        },
+        {
+          provide: DrainService,
+          useFactory: (rooms: RoomRegistry, ownership: RoomOwnership, writer: GroupCommitWriter, moduleRef: ModuleRef) =>
+            new DrainService(rooms, ownership, writer, config.gatewayId!, () => moduleRef.get(GatewayLifecycle).heartbeat()),
+          inject: [RoomRegistry, RoomOwnership, GroupCommitWriter, ModuleRef],
         },
         RoomGateway,
-        HeartbeatService,
+        GatewayLifecycle,
       ],
     };
   }

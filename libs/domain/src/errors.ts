@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'username_taken'
+  | 'conflict'
   | 'payload_too_large'
   | 'rate_limited'
   | 'room_moved'
@@ -36,6 +37,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case 'not_found':
       return 404;
     case 'username_taken':
+    case 'conflict':
       return 409;
     case 'payload_too_large':
       return 413;
@@ -69,6 +71,7 @@ export function ackCodeOf(code: ErrorCode): AckErrorCode {
     case 'room_moved':
       return 'room_moved';
     case 'username_taken':
+    case 'conflict':
       return 'invalid';
     case 'no_gateway':
     case 'unavailable':

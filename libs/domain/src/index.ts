@@ -3,3 +3,4 @@ export * from './events';
 export * from './room-state';
 export * from './socket-events';
 export * from './validation';
+export * from './room-snapshot';

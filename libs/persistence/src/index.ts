@@ -2,3 +2,4 @@ export * from './database';
 export * from './event-log.repository';
 export * from './room.repository';
 export * from './user.repository';
+export * from './snapshot.repository';

@@ -43,6 +43,23 @@ export class GatewayRegistry {
     await this.redis.del(keys.gateway(id));
   }
 
+  /**
+   * Asks a gateway to drain. A key rather than pub/sub, so a gateway that was briefly cut off
+   * from Redis still sees the request on its next heartbeat. It expires after a day.
+   */
+  async requestDrain(id: string): Promise<void> {
+    await this.redis.set(keys.gatewayDrainRequest(id), new Date().toISOString(), 'EX', 86_400);
+  }
+
+  async drainRequested(id: string): Promise<boolean> {
+    return (await this.redis.exists(keys.gatewayDrainRequest(id))) === 1;
+  }
+
+  /** A (re)started gateway starts active: an old request was for its previous life. */
+  async clearDrainRequest(id: string): Promise<void> {
+    await this.redis.del(keys.gatewayDrainRequest(id));
+  }
+
   /** Every known gateway, live or gone, with its assigned-room count. */
   async list(): Promise<GatewayInfo[]> {
     const entries = await this.redis.zrange(keys.gatewayIndex, '0', '-1', 'WITHSCORES');

@@ -9,8 +9,8 @@ export const keys = {
   gatewayIndex: 'gw:index',
   /** Hash gatewayId → rooms assigned by the scheduler. */
   gatewayAssigned: 'gw:assigned',
-  /** Pub/sub channel for commands to one gateway (drain). */
-  gatewayCommands: (id: string) => `gw:{${id}}:commands`,
+  /** String set by the admin drain endpoint; the gateway polls it with its heartbeat. */
+  gatewayDrainRequest: (id: string) => `gw:{${id}}:drain`,
   /** String: the gateway that owns the room. */
   roomOwner: (roomId: string) => `room:{${roomId}}:owner`,
 } as const;

@@ -24,8 +24,24 @@ export interface RoomChannel {
   moved(roomId: string, reason: MovedReason): void;
 }
 
+/** The snapshot side of libs/storage, as the actor needs it. */
+export interface SnapshotPort {
+  save(state: RoomState, epoch: number): Promise<{ outcome: 'saved' | 'stale'; seq: number; bytes: number }>;
+  loadNewest(roomId: string, maxSeq: number): Promise<{ state: RoomState; seq: number } | null>;
+}
+
+/** How a load went: where the state came from and how much of the log was replayed. */
+export interface LoadReport {
+  snapshotSeq: number | null;
+  replayedEvents: number;
+  headSeq: number;
+  epoch: number;
+}
+
 export interface RoomActorDeps {
   gatewayId: string;
+  /** Absent: every load replays the whole log (no object store configured). */
+  snapshots?: SnapshotPort;
   rooms: Pick<RoomRepository, 'takeLease' | 'leaseState'>;
   events: Pick<EventLogRepository, 'readAfter' | 'readBefore' | 'findMessage' | 'findSent'>;
   writer: GroupCommitWriter;
@@ -64,6 +80,12 @@ export class RoomActor implements CommitTarget {
   /** Client message ids whose send hit the log's unique index: look them up on resync. */
   private readonly duplicateProbes: Array<{ actorId: string; clientMsgId: string }> = [];
   private lost = false;
+  /** Set while the room is being handed over: new commands are refused. */
+  private retiring = false;
+  /** Seq and time of the last snapshot known to be stored (or the load point). */
+  lastSnapshotSeq = 0;
+  lastSnapshotAt = Date.now();
+  loadReport: LoadReport | undefined;
 
   private constructor(
     roomId: string,
@@ -82,7 +104,20 @@ export class RoomActor implements CommitTarget {
     if (!lease) return null;
     const actor = new RoomActor(roomId, deps);
     actor.epoch = lease.epoch;
+    // Snapshots only save time: any failure there falls back to replaying the log.
+    const snapshot = deps.snapshots ? await deps.snapshots.loadNewest(roomId, lease.headSeq) : null;
+    if (snapshot) {
+      actor.state = snapshot.state;
+      actor.lastSnapshotSeq = snapshot.seq;
+    }
+    const from = actor.state.headSeq;
     await actor.replayUpTo(lease.headSeq, false);
+    actor.loadReport = {
+      snapshotSeq: snapshot?.seq ?? null,
+      replayedEvents: actor.state.headSeq - from,
+      headSeq: actor.state.headSeq,
+      epoch: lease.epoch,
+    };
     return actor;
   }
 
@@ -96,6 +131,52 @@ export class RoomActor implements CommitTarget {
 
   get isLost(): boolean {
     return this.lost;
+  }
+
+  /** Events committed since the last stored snapshot. */
+  get unsnapshotted(): number {
+    return this.state.headSeq - this.lastSnapshotSeq;
+  }
+
+  /**
+   * Writes a snapshot of the committed state. The store copies the state synchronously, so
+   * commits may go on meanwhile. A `stale` outcome means another gateway holds the room now.
+   */
+  async snapshot(): Promise<'saved' | 'stale' | 'skipped'> {
+    const store = this.deps.snapshots;
+    if (!store || this.lost) return 'skipped';
+    const seq = this.state.headSeq;
+    const result = await store.save(this.state, this.epoch);
+    if (result.outcome === 'stale') {
+      this.loseRoom('failover');
+      return 'stale';
+    }
+    if (seq > this.lastSnapshotSeq) this.lastSnapshotSeq = result.seq;
+    this.lastSnapshotAt = Date.now();
+    return 'saved';
+  }
+
+  /**
+   * Hands the room over (drain, shutdown): refuses new commands, waits for in-flight commits,
+   * writes a final snapshot (best effort: the log is the truth), then gives the room up so its
+   * clients move. `beforeRelease` runs between the snapshot and the notice (ownership release).
+   */
+  async retire(beforeRelease: () => Promise<void>, snapshotAttempts = 3): Promise<void> {
+    if (this.lost) return;
+    await this.serially(async () => {
+      this.retiring = true;
+    }).catch(() => undefined);
+    await Promise.allSettled(this.pending.map((p) => p.promise));
+    for (let attempt = 1; attempt <= snapshotAttempts && !this.lost; attempt++) {
+      try {
+        await this.snapshot();
+        break;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+    await beforeRelease().catch(() => undefined);
+    this.loseRoom('drain');
   }
 
   /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
@@ -198,7 +279,7 @@ export class RoomActor implements CommitTarget {
   /** Runs `command` after every earlier command of this room, resyncing first if needed. */
   private serially<T>(command: () => Promise<T>): Promise<T> {
     const run = this.chain.then(async () => {
-      if (this.lost) throw new DomainError('room_moved', 'this room moved to another gateway');
+      if (this.lost || this.retiring) throw new DomainError('room_moved', 'this room moved to another gateway');
       if (this.needsResync) await this.resync();
       return command();
     });

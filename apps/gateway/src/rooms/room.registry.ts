@@ -19,6 +19,10 @@ export class RoomRegistry {
     return this.rooms.size;
   }
 
+  get isLoading(): boolean {
+    return this.loading.size > 0;
+  }
+
   all(): RoomActor[] {
     return [...this.rooms.values()];
   }

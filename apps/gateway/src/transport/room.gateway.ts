@@ -19,6 +19,7 @@ import {
   type CommitAck,
   type JoinAck,
 } from '../../../../libs/domain/src';
+import { DrainService } from '../lifecycle/drain.service';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
@@ -51,6 +52,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly registry: RoomRegistry,
     private readonly channel: SocketRoomChannel,
     @Inject(OWNERSHIP) private readonly ownership: OwnershipCheck,
+    private readonly drainer: DrainService,
   ) {
     const rate = config.rateLimitMsgPerSec;
     this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
@@ -76,6 +78,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     const ticket = (socket.handshake.auth as { ticket?: unknown } | undefined)?.ticket;
     if (typeof ticket !== 'string' || ticket.length > 4096) throw new DomainError('unauthorized', 'missing ticket');
     const user = this.tokens.verifyTicket(ticket, this.config.gatewayId!);
+    if (this.drainer.isDraining) throw new DomainError('room_moved', 'this gateway is draining');
     if (!(await this.ownership.owns(user.roomId))) throw new DomainError('room_moved', 'room is not served here');
     const actor = await this.registry.getOrLoad(user.roomId);
     if (!actor) throw new DomainError('unauthorized', 'unknown room');

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import type { EventEnvelope } from './events';
+import {
+  CorruptSnapshotError,
+  decodeSnapshotDocument,
+  deserializeRoomState,
+  encodeSnapshotDocument,
+  serializeRoomState,
+  SNAPSHOT_FORMAT,
+  type SnapshotDocument,
+} from './room-snapshot';
+import { applyEvent, DEDUP_WINDOW, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
+
+const ROOM = 'room-1';
+const ALICE = { id: 'u-alice', username: 'alice' };
+const BOB = { id: 'u-bob', username: 'bob' };
+
+const ts = (seq: number) => new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString();
+
+/**
+ * A deterministic, varied history: posts by two users (some without clientMsgId, some by a null
+ * actor), edits and deletes, enough of them to overflow both windows when `count` is large.
+ */
+function history(count: number): EventEnvelope[] {
+  const events: EventEnvelope[] = [{ roomId: ROOM, seq: 1, type: 'room.created', ts: ts(1), actor: ALICE, data: { name: 'general' } }];
+  for (let seq = 2; seq <= count; seq++) {
+    const actor = seq % 3 === 0 ? BOB : ALICE;
+    if (seq % 7 === 0) {
+      events.push({ roomId: ROOM, seq, type: 'message.deleted', ts: ts(seq), actor, data: { seq: seq - 3 }, clientMsgId: `d-${seq}` });
+    } else if (seq % 11 === 0) {
+      events.push({ roomId: ROOM, seq, type: 'message.edited', ts: ts(seq), actor, data: { seq: seq - 1, text: 'e' } });
+    } else if (seq % 13 === 0) {
+      events.push({ roomId: ROOM, seq, type: 'message.posted', ts: ts(seq), actor: null, data: { text: `sys${seq}` } });
+    } else {
+      const event: EventEnvelope = { roomId: ROOM, seq, type: 'message.posted', ts: ts(seq), actor, data: { text: `m${seq}` } };
+      if (seq % 5 !== 0) event.clientMsgId = `c-${seq}`;
+      events.push(event);
+    }
+  }
+  return events;
+}
+
+function fold(events: EventEnvelope[], state: RoomState = emptyRoomState(ROOM)): RoomState {
+  for (const e of events) applyEvent(state, e);
+  return state;
+}
+
+/** Equality including Map iteration order (toEqual alone ignores the order of Map entries). */
+function expectSameState(actual: RoomState, expected: RoomState): void {
+  expect(actual).toEqual(expected);
+  expect([...actual.messages]).toEqual([...expected.messages]);
+  expect([...actual.sent]).toEqual([...expected.sent]);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Re-encodes a modified document with a checksum that matches its (modified) state. */
+function reseal(doc: SnapshotDocument): string {
+  return JSON.stringify({ ...doc, checksum: sha256(JSON.stringify(doc.state)) });
+}
+
+describe('room snapshot serialization', () => {
+  it('round-trips a small state through plain JSON', () => {
+    const state = fold(history(40));
+    const serialized = serializeRoomState(state);
+    const restored = deserializeRoomState(JSON.parse(JSON.stringify(serialized)));
+    expectSameState(restored, state);
+    expect(serialized.messages[0]).toEqual([2, ALICE.id, false]);
+    expect(serialized.sent[0]).toEqual([`${ALICE.id}\nc-2`, 2, ts(2)]);
+  });
+
+  it('does not share entry objects with the original', () => {
+    const state = fold(history(10));
+    const restored = deserializeRoomState(serializeRoomState(state));
+    restored.messages.get(2)!.deleted = true;
+    expect(state.messages.get(2)!.deleted).toBe(false);
+  });
+
+  it('keeps the Map order of entries, not numeric order', () => {
+    const state = emptyRoomState(ROOM);
+    state.headSeq = 9;
+    state.messages.set(9, { authorId: 'a', deleted: false });
+    state.messages.set(3, { authorId: null, deleted: true });
+    state.sent.set('z\n1', { seq: 9, ts: ts(9) });
+    state.sent.set('a\n1', { seq: 3, ts: ts(3) });
+    const restored = deserializeRoomState(serializeRoomState(state));
+    expect([...restored.messages.keys()]).toEqual([9, 3]);
+    expect([...restored.sent.keys()]).toEqual(['z\n1', 'a\n1']);
+  });
+});
+
+describe(encodeSnapshotDocument.name, () => {
+  it('writes the documented envelope with a sha256 of the serialized state', () => {
+    const state = fold(history(30));
+    const createdAt = new Date(Date.UTC(2026, 10, 23, 1, 2, 3, 4));
+    const { json, checksum } = encodeSnapshotDocument(state, createdAt);
+    const doc = JSON.parse(json) as SnapshotDocument;
+    expect(Object.keys(doc)).toEqual(['format', 'roomId', 'seq', 'createdAt', 'checksum', 'state']);
+    expect(doc).toMatchObject({ format: SNAPSHOT_FORMAT, roomId: ROOM, seq: 30, createdAt: createdAt.toISOString(), checksum });
+    expect(checksum).toBe(sha256(JSON.stringify(serializeRoomState(state))));
+    expect(checksum).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is a copy: later changes to the state do not reach the encoded document', () => {
+    const events = history(20);
+    const state = fold(events.slice(0, 10));
+    const { json } = encodeSnapshotDocument(state);
+    fold(events.slice(10), state);
+    const decoded = decodeSnapshotDocument(json, { roomId: ROOM, seq: 10 });
+    expectSameState(decoded, fold(events.slice(0, 10)));
+  });
+});
+
+describe(decodeSnapshotDocument.name, () => {
+  it('round-trips full windows exactly (Map order and window contents)', () => {
+    const state = fold(history(DEDUP_WINDOW + MESSAGE_WINDOW + 777));
+    expect(state.messages.size).toBe(MESSAGE_WINDOW);
+    expect(state.sent.size).toBe(DEDUP_WINDOW);
+    const { json } = encodeSnapshotDocument(state);
+    expectSameState(decodeSnapshotDocument(json, { roomId: ROOM, seq: state.headSeq }), state);
+  });
+
+  it('folding the tail onto a decoded snapshot equals folding every event from scratch', () => {
+    const events = history(MESSAGE_WINDOW + 2_500);
+    for (const cut of [1, 2, 100, MESSAGE_WINDOW, MESSAGE_WINDOW + 1_234]) {
+      const { json } = encodeSnapshotDocument(fold(events.slice(0, cut)));
+      const resumed = decodeSnapshotDocument(json, { roomId: ROOM, seq: cut });
+      // The replay overlaps the snapshot by a few events, as a real resume may.
+      fold(events.slice(Math.max(0, cut - 5)), resumed);
+      expectSameState(resumed, fold(events));
+    }
+  });
+
+  describe('rejects a corrupt document with CorruptSnapshotError', () => {
+    const state = fold(history(50));
+    const expected = { roomId: ROOM, seq: 50 };
+    const { json } = encodeSnapshotDocument(state);
+    const doc = (): SnapshotDocument => JSON.parse(json) as SnapshotDocument;
+
+    const cases: Array<[string, string, CorruptSnapshotError['reason']]> = [
+      ['bad JSON', json.slice(0, -10), 'json'],
+      ['empty input', '', 'json'],
+      ['garbage bytes', '\u001f\u008b\u0008\u0000garbage', 'json'],
+      ['JSON that is not an object', '[1,2,3]', 'json'],
+      ['JSON null', 'null', 'json'],
+      ['an unknown format version', JSON.stringify({ ...doc(), format: 2 }), 'format'],
+      ['a missing format version', JSON.stringify({ ...doc(), format: undefined }), 'format'],
+      ['another room', JSON.stringify({ ...doc(), roomId: 'room-2' }), 'mismatch'],
+      ['another seq', JSON.stringify({ ...doc(), seq: 49 }), 'mismatch'],
+      ['a seq as a string', JSON.stringify({ ...doc(), seq: '50' }), 'mismatch'],
+      ['a tampered state', JSON.stringify({ ...doc(), state: { ...doc().state, name: 'evil' } }), 'checksum'],
+      ['a flipped deleted flag', json.replace(`[2,"${ALICE.id}",false]`, `[2,"${ALICE.id}",true]`), 'checksum'],
+      ['a tampered checksum', JSON.stringify({ ...doc(), checksum: '0'.repeat(64) }), 'checksum'],
+      ['a missing state', JSON.stringify({ ...doc(), state: undefined }), 'checksum'],
+      ['a state whose headSeq is not the seq', reseal({ ...doc(), state: { ...doc().state, headSeq: 49 } }), 'state'],
+      ['a state for another room', reseal({ ...doc(), state: { ...doc().state, roomId: 'room-2' } }), 'state'],
+      ['a malformed message entry', reseal({ ...doc(), state: { ...doc().state, messages: [[2, 'a']] as never } }), 'state'],
+      ['a malformed sent entry', reseal({ ...doc(), state: { ...doc().state, sent: [['k', 'x', 'y']] as never } }), 'state'],
+      ['a message newer than the head', reseal({ ...doc(), state: { ...doc().state, messages: [[51, 'a', false]] } }), 'state'],
+    ];
+
+    it.each(cases)('%s', (_name, input, reason) => {
+      let error: unknown;
+      try {
+        decodeSnapshotDocument(input, expected);
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(CorruptSnapshotError);
+      expect((error as CorruptSnapshotError).reason).toBe(reason);
+      expect((error as Error).message).toContain(`${ROOM}@50`);
+    });
+
+    it('accepts the intact document it was derived from', () => {
+      expectSameState(decodeSnapshotDocument(json, expected), state);
+    });
+
+    it('rejects a document decoded against the wrong expectation', () => {
+      expect(() => decodeSnapshotDocument(json, { roomId: ROOM, seq: 51 })).toThrow(CorruptSnapshotError);
+      expect(() => decodeSnapshotDocument(json, { roomId: 'room-2', seq: 50 })).toThrow(CorruptSnapshotError);
+    });
+  });
+});

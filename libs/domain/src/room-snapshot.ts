@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type { MessageInfo, RoomState } from './room-state';
+
+/**
+ * Snapshot documents (DESIGN.md invariant 5): a snapshot is only an optimisation, so everything
+ * here is about *detecting* a document that must not be trusted. A reader that gets
+ * `CorruptSnapshotError` falls back to an older snapshot or to the full log; it never repairs.
+ *
+ * Pure: no I/O. Hashing (node:crypto) is the only platform dependency.
+ */
+
+/** Version of the document layout. Bump it when `SerializedRoomState` changes shape. */
+export const SNAPSHOT_FORMAT = 1;
+
+/** RoomState as plain JSON. Map entries keep their insertion order (it decides window eviction). */
+export interface SerializedRoomState {
+  roomId: string;
+  name: string;
+  headSeq: number;
+  /** [seq, authorId, deleted], oldest first. */
+  messages: Array<[number, string | null, boolean]>;
+  /** [dedupKey, seq, ts], oldest first. */
+  sent: Array<[string, number, string]>;
+}
+
+/** The stored document. `checksum` is the sha256 hex of `JSON.stringify(state)`. */
+export interface SnapshotDocument {
+  format: number;
+  roomId: string;
+  seq: number;
+  /** ISO-8601 UTC: when the document was encoded (informational, not covered by the checksum). */
+  createdAt: string;
+  checksum: string;
+  state: SerializedRoomState;
+}
+
+export type CorruptSnapshotReason = 'json' | 'format' | 'mismatch' | 'checksum' | 'state';
+
+/** A snapshot document that must not be used. `reason` says which check failed. */
+export class CorruptSnapshotError extends Error {
+  constructor(
+    readonly reason: CorruptSnapshotReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CorruptSnapshotError';
+  }
+}
+
+export function serializeRoomState(state: RoomState): SerializedRoomState {
+  const messages: SerializedRoomState['messages'] = [];
+  for (const [seq, info] of state.messages) messages.push([seq, info.authorId, info.deleted]);
+  const sent: SerializedRoomState['sent'] = [];
+  for (const [key, ref] of state.sent) sent.push([key, ref.seq, ref.ts]);
+  return { roomId: state.roomId, name: state.name, headSeq: state.headSeq, messages, sent };
+}
+
+/** Rebuilds the Maps in the serialized order, with fresh entry objects. Trusts its input's shape. */
+export function deserializeRoomState(s: SerializedRoomState): RoomState {
+  const messages = new Map<number, MessageInfo>();
+  for (const [seq, authorId, deleted] of s.messages) messages.set(seq, { authorId, deleted });
+  const sent = new Map<string, { seq: number; ts: string }>();
+  for (const [key, seq, ts] of s.sent) sent.set(key, { seq, ts });
+  return { roomId: s.roomId, name: s.name, headSeq: s.headSeq, messages, sent };
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Encodes `state` into a snapshot document for seq `state.headSeq`. Synchronous on purpose: the
+ * caller's state keeps changing after this returns, and the JSON is the consistent copy.
+ */
+export function encodeSnapshotDocument(state: RoomState, createdAt: Date = new Date()): { json: string; checksum: string } {
+  const serialized = serializeRoomState(state);
+  const checksum = sha256Hex(JSON.stringify(serialized));
+  const document: SnapshotDocument = {
+    format: SNAPSHOT_FORMAT,
+    roomId: state.roomId,
+    seq: state.headSeq,
+    createdAt: createdAt.toISOString(),
+    checksum,
+    state: serialized,
+  };
+  return { json: JSON.stringify(document), checksum };
+}
+
+/**
+ * Parses and verifies a snapshot document expected to hold room `expected.roomId` at
+ * `expected.seq`. Throws `CorruptSnapshotError` on unparseable JSON, an unknown format version,
+ * a room or seq other than expected, a checksum mismatch, or a malformed state (including a
+ * state whose headSeq is not the document's seq).
+ */
+export function decodeSnapshotDocument(json: string, expected: { roomId: string; seq: number }): RoomState {
+  const where = `snapshot ${expected.roomId}@${expected.seq}`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(json);
+  } catch (err) {
+    throw new CorruptSnapshotError('json', `${where}: not JSON (${(err as Error).message})`);
+  }
+  if (!isObject(doc)) throw new CorruptSnapshotError('json', `${where}: not a JSON object`);
+  if (doc.format !== SNAPSHOT_FORMAT) {
+    throw new CorruptSnapshotError('format', `${where}: format ${JSON.stringify(doc.format)}, expected ${SNAPSHOT_FORMAT}`);
+  }
+  if (doc.roomId !== expected.roomId || doc.seq !== expected.seq) {
+    throw new CorruptSnapshotError(
+      'mismatch',
+      `${where}: document is for ${JSON.stringify(doc.roomId)}@${JSON.stringify(doc.seq)}`,
+    );
+  }
+  // JSON.parse keeps key order, so re-stringifying reproduces the hashed text of an intact document.
+  if (typeof doc.checksum !== 'string' || doc.state === undefined || sha256Hex(JSON.stringify(doc.state)) !== doc.checksum) {
+    throw new CorruptSnapshotError('checksum', `${where}: checksum mismatch`);
+  }
+  const problem = stateProblem(doc.state, expected);
+  if (problem) throw new CorruptSnapshotError('state', `${where}: ${problem}`);
+  return deserializeRoomState(doc.state as SerializedRoomState);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isSeq = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
+/** Shape check of a checksum-valid state: a document we wrote ourselves but with a bug still must not load. */
+function stateProblem(state: unknown, expected: { roomId: string; seq: number }): string | null {
+  if (!isObject(state)) return 'state is not an object';
+  if (state.roomId !== expected.roomId) return `state is for room ${JSON.stringify(state.roomId)}`;
+  if (state.headSeq !== expected.seq) return `state headSeq ${JSON.stringify(state.headSeq)} != seq ${expected.seq}`;
+  if (typeof state.name !== 'string') return 'state name is not a string';
+  if (!Array.isArray(state.messages)) return 'state messages is not an array';
+  for (const m of state.messages) {
+    if (!Array.isArray(m) || m.length !== 3 || !isSeq(m[0]) || m[0] > expected.seq || !(m[1] === null || typeof m[1] === 'string') || typeof m[2] !== 'boolean') {
+      return `bad message entry ${JSON.stringify(m)}`;
+    }
+  }
+  if (!Array.isArray(state.sent)) return 'state sent is not an array';
+  for (const e of state.sent) {
+    if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || !isSeq(e[1]) || e[1] > expected.seq || typeof e[2] !== 'string') {
+      return `bad sent entry ${JSON.stringify(e)}`;
+    }
+  }
+  return null;
+}

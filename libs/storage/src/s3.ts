@@ -1,0 +1,52 @@
+import { CreateBucketCommand, HeadBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import type { AppConfig } from '../../config/src';
+
+/** Connect timeout for S3 requests, ms: an unreachable endpoint must fail fast, not hang a load. */
+export const S3_CONNECTION_TIMEOUT_MS = 2_000;
+/** Socket inactivity timeout for S3 requests, ms. */
+export const S3_REQUEST_TIMEOUT_MS = 5_000;
+
+/**
+ * The S3 client of a process, for AWS S3, MinIO or s3rver (tests, local stack).
+ *
+ * Checksums are calculated and validated only when an operation requires them: with the SDK's
+ * default mode s3rver stores a streamed body with its aws-chunked framing (ENVIRONMENT.md), and
+ * snapshot documents carry their own sha256 anyway. Two attempts at most and short timeouts,
+ * because every caller here (snapshots, exports) has a slower but correct fallback or retries
+ * itself with backoff.
+ */
+export function createS3Client(s3config: AppConfig['s3']): S3Client {
+  return new S3Client({
+    endpoint: s3config.endpoint,
+    region: s3config.region,
+    credentials: { accessKeyId: s3config.accessKeyId, secretAccessKey: s3config.secretAccessKey },
+    forcePathStyle: s3config.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 2,
+    // Shorthand for the SDK's own NodeHttpHandler options (no direct @smithy dependency needed).
+    requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, requestTimeout: S3_REQUEST_TIMEOUT_MS },
+  });
+}
+
+/** Creates `bucket` unless it exists already (idempotent, safe when several processes race). */
+export async function ensureBucket(client: S3Client, bucket: string): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    return;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    if ((err as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw err;
+  }
+}
+
+/** True for an S3 "no such bucket/key" answer (HEAD requests carry no error code, only 404). */
+export function isNotFound(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  if (name === 'NotFound' || name === 'NoSuchBucket' || name === 'NoSuchKey') return true;
+  return err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404;
+}

@@ -1,0 +1,364 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope, type RoomState } from '../../domain/src';
+import { Database, RoomRepository, SnapshotRepository, UserRepository, type UserRecord } from '../../persistence/src';
+import { createS3Client, ensureBucket, isNotFound } from './s3';
+import { snapshotKey, SnapshotStore } from './snapshot.store';
+
+/**
+ * Real Postgres (the test database) and a real s3rver this file starts on a free port with a
+ * throw-away directory. Rooms and users are created with random names; afterAll deletes them.
+ */
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/durable_rooms_test';
+const BUCKET = 'snapshot-test';
+const REPO_ROOT = resolve(__dirname, '../../..');
+
+let s3Process: ChildProcess | undefined;
+let endpoint: string;
+let db: Database;
+let s3: S3Client;
+let users: UserRepository;
+let rooms: RoomRepository;
+let repo: SnapshotRepository;
+let alice: UserRecord;
+const logLines: string[] = [];
+let store: SnapshotStore;
+const createdRooms: string[] = [];
+
+const uniqueName = (prefix: string) => `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+
+function startS3(): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(process.execPath, ['scripts/s3-server.mjs', '--tmp', '--port', '0', '--bucket', BUCKET], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`s3rver did not start: ${out}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /^s3: listening (http:\/\/\S+) /m.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolveStart({ child, url: match[1]! });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`s3rver exited with ${code}: ${out}`));
+    });
+  });
+}
+
+async function stopS3(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 6_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port nothing listens on: bind an ephemeral port, then close it. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function clientFor(url: string): S3Client {
+  return createS3Client({ endpoint: url, region: 'us-east-1', bucket: BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+}
+
+/** A room of its own whose lease the test holds, and its history: room.created then posts/deletes. */
+async function leasedRoom(events = 12): Promise<{ roomId: string; epoch: number; history: EventEnvelope[] }> {
+  const { room, event } = await rooms.create(uniqueName('room'), alice);
+  createdRooms.push(room.id);
+  const lease = await rooms.takeLease(room.id, 'gw-snapshot-test');
+  const history: EventEnvelope[] = [event];
+  const base = Date.parse(event.ts);
+  for (let seq = 2; seq <= events; seq++) {
+    const ts = new Date(base + seq * 1000).toISOString();
+    const actor = { id: alice.id, username: alice.username };
+    history.push(
+      seq % 4 === 0
+        ? { roomId: room.id, seq, type: 'message.deleted', ts, actor, data: { seq: seq - 1 } }
+        : { roomId: room.id, seq, type: 'message.posted', ts, actor, data: { text: `m${seq}` }, clientMsgId: `c-${seq}` },
+    );
+  }
+  return { roomId: room.id, epoch: lease!.epoch, history };
+}
+
+function fold(events: EventEnvelope[], roomId: string): RoomState {
+  const state = emptyRoomState(roomId);
+  for (const e of events) applyEvent(state, e);
+  return state;
+}
+
+function expectSameState(actual: RoomState, expected: RoomState): void {
+  expect(actual).toEqual(expected);
+  expect([...actual.messages]).toEqual([...expected.messages]);
+  expect([...actual.sent]).toEqual([...expected.sent]);
+}
+
+async function put(key: string, body: Buffer): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'application/gzip' }));
+}
+
+async function rowCount(roomId: string): Promise<number> {
+  const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM room_snapshots WHERE room_id = $1', [roomId]);
+  return rows[0]!.n;
+}
+
+/** Saves snapshots of the history at each of `seqs`, asserting each is saved. */
+async function saveAt(roomId: string, epoch: number, history: EventEnvelope[], seqs: number[]): Promise<void> {
+  for (const seq of seqs) {
+    const result = await store.save(fold(history.slice(0, seq), roomId), epoch);
+    expect(result).toMatchObject({ outcome: 'saved', seq });
+  }
+}
+
+beforeAll(async () => {
+  const started = await startS3();
+  s3Process = started.child;
+  endpoint = started.url;
+  s3 = clientFor(endpoint);
+  await ensureBucket(s3, BUCKET); // exists already: must be a no-op
+  db = new Database(DATABASE_URL, { applicationName: 'snapshot-store-int-spec' });
+  users = new UserRepository(db);
+  rooms = new RoomRepository(db);
+  repo = new SnapshotRepository(db);
+  alice = await users.create(uniqueName('alice'), 'not-a-real-hash');
+  store = new SnapshotStore(s3, BUCKET, repo, (msg) => logLines.push(msg));
+}, 30_000);
+
+afterAll(async () => {
+  try {
+    if (db) {
+      if (createdRooms.length) await db.pool.query('DELETE FROM rooms WHERE id = ANY($1::uuid[])', [createdRooms]);
+      if (alice) await db.pool.query('DELETE FROM users WHERE id = $1', [alice.id]);
+      await db.close();
+    }
+    s3?.destroy();
+  } finally {
+    if (s3Process) await stopS3(s3Process);
+  }
+}, 30_000);
+
+beforeEach(() => {
+  logLines.length = 0;
+});
+
+describe(SnapshotStore.name, () => {
+  it('saves a gzip object at the documented key with its metadata row, and loads an equal state', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    const state = fold(history, roomId);
+    const result = await store.save(state, epoch);
+    expect(result.outcome).toBe('saved');
+    expect(result.seq).toBe(12);
+    expect(result.bytes).toBeGreaterThan(0);
+
+    const key = `rooms/${roomId}/snapshots/0000000012`;
+    expect(snapshotKey(roomId, 12)).toBe(key);
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(head.ContentType).toBe('application/gzip');
+    expect(head.ContentEncoding).toBeUndefined();
+    expect(head.ContentLength).toBe(result.bytes);
+
+    const meta = await repo.latest(roomId);
+    expect(meta).toMatchObject({ roomId, seq: 12, epoch, key, bytes: result.bytes });
+    expect(meta!.createdAt).toBeInstanceOf(Date);
+    expect(head.Metadata?.checksum).toBe(meta!.checksum);
+    expect(meta!.checksum).toBe(encodeSnapshotDocument(state).checksum);
+
+    const loaded = await store.loadNewest(roomId, 12);
+    expect(loaded?.seq).toBe(12);
+    expectSameState(loaded!.state, fold(history, roomId));
+    expect(logLines).toEqual([]);
+  });
+
+  it('stores a consistent copy: the caller may keep mutating the state after save() returns its promise', async () => {
+    const { roomId, epoch, history } = await leasedRoom(20);
+    const state = fold(history.slice(0, 10), roomId);
+    const saving = store.save(state, epoch);
+    for (const e of history.slice(10)) applyEvent(state, e); // before the save's first await resumes
+    expect((await saving).seq).toBe(10);
+    const loaded = await store.loadNewest(roomId, 20);
+    expect(loaded?.seq).toBe(10);
+    expectSameState(loaded!.state, fold(history.slice(0, 10), roomId));
+  });
+
+  it('folding the log tail onto the loaded snapshot equals folding the whole log', async () => {
+    const { roomId, epoch, history } = await leasedRoom(30);
+    await saveAt(roomId, epoch, history, [17]);
+    const loaded = await store.loadNewest(roomId, 30);
+    for (const e of history.slice(loaded!.seq)) applyEvent(loaded!.state, e);
+    expectSameState(loaded!.state, fold(history, roomId));
+  });
+
+  it('a save under an older epoch is stale and writes neither object nor metadata row', async () => {
+    const { roomId, epoch, history } = await leasedRoom(8);
+    await saveAt(roomId, epoch, history, [5]);
+    const newer = await rooms.takeLease(roomId, 'gw-other');
+    expect(newer!.epoch).toBeGreaterThan(epoch);
+
+    const result = await store.save(fold(history, roomId), epoch);
+    expect(result).toEqual({ outcome: 'stale', seq: 8, bytes: 0 });
+    expect(await rowCount(roomId)).toBe(1);
+    const headError = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 8) })).then(() => null, (err: unknown) => err);
+    expect(isNotFound(headError)).toBe(true);
+
+    // The new owner may store the same seq as the old owner did (e.g. a drain without new events).
+    expect((await store.save(fold(history.slice(0, 5), roomId), newer!.epoch)).outcome).toBe('saved');
+    expect((await store.save(fold(history, roomId), newer!.epoch)).outcome).toBe('saved');
+    expect((await repo.newest(roomId, 100, 10)).map((m) => [m.seq, m.epoch])).toEqual([
+      [8, newer!.epoch],
+      [5, epoch],
+    ]);
+  });
+
+  it('the row is fenced by the database when the lease moves between the epoch check and the record', async () => {
+    const { roomId, epoch } = await leasedRoom(3);
+    const meta = { roomId, seq: 3, epoch, key: snapshotKey(roomId, 3), bytes: 10, checksum: 'x' };
+    await rooms.takeLease(roomId, 'gw-other');
+    expect(await repo.recordIfCurrent(meta)).toBe(false);
+    expect(await rowCount(roomId)).toBe(0);
+    expect(await repo.recordIfCurrent({ ...meta, epoch: epoch + 1 })).toBe(true);
+    expect(await repo.recordIfCurrent({ ...meta, epoch: epoch + 1 })).toBe(true); // retry: already there
+    expect(await repo.currentEpoch(roomId)).toBe(epoch + 1);
+    expect(await repo.currentEpoch(randomUUID())).toBeNull();
+    expect(await repo.recordIfCurrent({ ...meta, roomId: randomUUID() })).toBe(false);
+  });
+
+  it('concurrent saves of the same seq under the current lease are all saved', async () => {
+    const { roomId, epoch, history } = await leasedRoom(6);
+    const state = fold(history, roomId);
+    const results = await Promise.all([store.save(state, epoch), store.save(state, epoch), store.save(state, epoch)]);
+    expect(results.map((r) => r.outcome)).toEqual(['saved', 'saved', 'saved']);
+    expect(await rowCount(roomId)).toBe(1);
+  });
+
+  it('falls back to the older snapshot when the newest object holds garbage', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4, 9]);
+    await put(snapshotKey(roomId, 9), Buffer.from('definitely not gzip'));
+    const loaded = await store.loadNewest(roomId, 12);
+    expect(loaded?.seq).toBe(4);
+    expectSameState(loaded!.state, fold(history.slice(0, 4), roomId));
+    expect(logLines).toHaveLength(1);
+    expect(logLines[0]).toContain(`${roomId}@9`);
+    expect(logLines[0]).toMatch(/not gzip/);
+  });
+
+  it('falls back when the newest object is missing', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4, 9]);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 9) }));
+    const loaded = await store.loadNewest(roomId, 12);
+    expect(loaded?.seq).toBe(4);
+    expect(logLines).toEqual([expect.stringMatching(new RegExp(`${roomId}@9.*object missing`))]);
+  });
+
+  it('returns null when every snapshot is missing or corrupt', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [3, 5, 7, 9]);
+    await put(snapshotKey(roomId, 9), gzipSync('{"format":1,'));
+    // A valid document, but of another seq (an object at the wrong key).
+    await put(snapshotKey(roomId, 7), gzipSync(encodeSnapshotDocument(fold(history.slice(0, 6), roomId)).json));
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 5) }));
+    await put(snapshotKey(roomId, 3), Buffer.alloc(0));
+    expect(await store.loadNewest(roomId, 12)).toBeNull();
+    expect(logLines.map((l) => /@(\d+)/.exec(l)![1])).toEqual(['9', '7', '5', '3']);
+    expect(logLines[0]).toMatch(/corrupt \(json\)/);
+    expect(logLines[1]).toMatch(/corrupt \(mismatch\)/);
+  });
+
+  it('returns null for a room without snapshots', async () => {
+    const { roomId } = await leasedRoom(2);
+    expect(await store.loadNewest(roomId, 2)).toBeNull();
+    expect(await store.loadNewest(randomUUID(), 2)).toBeNull();
+    expect(logLines).toEqual([]);
+  });
+
+  it('never uses a snapshot newer than maxSeq', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4, 9]);
+    expect((await store.loadNewest(roomId, 8))?.seq).toBe(4);
+    expect((await store.loadNewest(roomId, 9))?.seq).toBe(9);
+    expect(await store.loadNewest(roomId, 3)).toBeNull();
+  });
+
+  it('with S3 unreachable, loadNewest returns null without throwing and save rejects', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4, 9]);
+    const down = clientFor(`http://127.0.0.1:${await closedPort()}`);
+    const downStore = new SnapshotStore(down, BUCKET, repo, (msg) => logLines.push(msg));
+    try {
+      const started = Date.now();
+      await expect(downStore.loadNewest(roomId, 12)).resolves.toBeNull();
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(logLines).toEqual([expect.stringMatching(new RegExp(`${roomId}@9.*S3 unreachable`))]);
+      await expect(downStore.save(fold(history, roomId), epoch)).rejects.toThrow(/ECONNREFUSED/);
+      expect(await rowCount(roomId)).toBe(2);
+    } finally {
+      down.destroy();
+    }
+  });
+
+  it('loadNewest rejects when Postgres is down (the caller must not silently replay nothing)', async () => {
+    const deadDb = new Database(`postgresql://postgres@127.0.0.1:${await closedPort()}/durable_rooms_test`);
+    try {
+      const deadStore = new SnapshotStore(s3, BUCKET, new SnapshotRepository(deadDb), (msg) => logLines.push(msg));
+      await expect(deadStore.loadNewest(randomUUID(), 10)).rejects.toThrow();
+    } finally {
+      await deadDb.close();
+    }
+  });
+
+  it('an unusable object is never read through S3 alone: a stray object without a row is ignored', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4]);
+    await put(snapshotKey(roomId, 10), gzipSync(encodeSnapshotDocument(fold(history.slice(0, 10), roomId)).json));
+    expect((await store.loadNewest(roomId, 12))?.seq).toBe(4);
+  });
+});
+
+describe(SnapshotRepository.name, () => {
+  it('deleteOlderThan keeps the newest snapshots and returns the keys of the rest', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [2, 4, 6, 8, 10]);
+    expect(await repo.deleteOlderThan(roomId, 2)).toEqual(expect.arrayContaining([2, 4, 6].map((s) => snapshotKey(roomId, s))));
+    expect((await repo.newest(roomId, 100, 10)).map((m) => m.seq)).toEqual([10, 8]);
+    expect(await repo.deleteOlderThan(roomId, 2)).toEqual([]);
+    expect(await repo.newest(roomId, 9, 1)).toEqual([expect.objectContaining({ seq: 8 })]);
+    expect(await repo.deleteOlderThan(roomId, 0)).toHaveLength(2);
+    expect(await repo.latest(roomId)).toBeNull();
+    await expect(repo.deleteOlderThan(roomId, -1)).rejects.toThrow(RangeError);
+  });
+
+  it('room deletion cascades to its snapshot rows', async () => {
+    const { roomId, epoch, history } = await leasedRoom(4);
+    await saveAt(roomId, epoch, history, [4]);
+    await db.pool.query('DELETE FROM rooms WHERE id = $1', [roomId]);
+    expect(await rowCount(roomId)).toBe(0);
+  });
+});
+
+describe(ensureBucket.name, () => {
+  it('creates a missing bucket and is idempotent', async () => {
+    const bucket = `ensure-${randomUUID().slice(0, 8)}`;
+    await ensureBucket(s3, bucket);
+    await ensureBucket(s3, bucket);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: Buffer.from('v') }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'k' }));
+    expect(await got.Body!.transformToString()).toBe('v');
+  });
+});
