@@ -1,5 +1,6 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { S3Client } from '@aws-sdk/client-s3';
 import { Redis } from 'ioredis';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
@@ -51,13 +52,14 @@ export class GatewayModule {
         { provide: GroupCommitWriter, useFactory: (db: Database) => new GroupCommitWriter(new EventLogRepository(db)), inject: [Database] },
         SocketRoomChannel,
         { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
+        { provide: S3Client, useFactory: () => createS3Client(config.s3) },
         {
           provide: SnapshotStore,
-          useFactory: (db: Database) => {
+          useFactory: (db: Database, s3: S3Client) => {
             const logger = new Logger('SnapshotStore');
-            return new SnapshotStore(createS3Client(config.s3), config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg));
+            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg));
           },
-          inject: [Database],
+          inject: [Database, S3Client],
         },
         {
           provide: RoomRegistry,

@@ -6,10 +6,12 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../../libs/config/src';
 import { Database } from '../../../../libs/persistence/src';
 import { GatewayRegistry } from '../../../../libs/routing/src';
+import { ensureBucket } from '../../../../libs/storage/src';
 import { RoomRegistry } from '../rooms/room.registry';
 import { SocketRoomChannel } from '../transport/socket-room.channel';
 import { CONFIG, REDIS } from '../tokens';
@@ -39,9 +41,14 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
     private readonly snapshots: SnapshotScheduler,
     private readonly watcher: OwnershipWatcher,
     private readonly drainer: DrainService,
+    private readonly s3: S3Client,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Without the bucket rooms still load (from the log) and snapshots retry: warn, don't fail.
+    await ensureBucket(this.s3, this.config.s3.bucket).catch((err: unknown) =>
+      this.logger.warn(`S3 bucket "${this.config.s3.bucket}" not reachable yet: ${(err as Error).message}`),
+    );
     await this.registry.clearDrainRequest(this.config.gatewayId!).catch(() => undefined);
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
