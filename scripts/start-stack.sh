@@ -16,8 +16,10 @@ say() { echo "start: $*" >&2; }
 # ---- 1. dependencies, services, build, migrations ------------------------------------------
 if [[ ! -d node_modules ]]; then
   if [[ -f package-lock.json ]]; then
-    say "node_modules missing: npm ci"
-    npm ci
+    say "node_modules missing: npm install (from package-lock.json)"
+    # Not `npm ci`: npm 11 rejects this lockfile for lacking other platforms' optional
+    # binaries (@swc/core-*, msgpackr-extract-*); `npm install` honours the lock as it is.
+    npm install --no-audit --no-fund
   else
     say "node_modules missing and no lockfile: npm install"
     npm install
