@@ -71,17 +71,21 @@ export class GatewayRegistry {
       lastSeen.set(entries[i]!, Number(entries[i + 1]));
     }
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(keys.gateway(id));
+    for (const id of ids) pipeline.hgetall(keys.gateway(id)).exists(keys.gatewayDrainRequest(id));
     pipeline.hgetall(keys.gatewayAssigned);
     const results = (await pipeline.exec()) ?? [];
-    const assigned = (results[ids.length]?.[1] ?? {}) as Record<string, string>;
+    const assigned = (results[ids.length * 2]?.[1] ?? {}) as Record<string, string>;
     return ids.map((id, i) => {
-      const info = (results[i]?.[1] ?? {}) as Record<string, string>;
+      const info = (results[i * 2]?.[1] ?? {}) as Record<string, string>;
+      // A requested drain counts at once, before the gateway's next heartbeat confirms it, so
+      // the scheduler stops choosing the gateway from the moment the operator asked.
+      const drainRequested = results[i * 2 + 1]?.[1] === 1;
       const live = Boolean(info.id);
+      const status = !live ? 'gone' : info.status === 'draining' || drainRequested ? 'draining' : 'active';
       return {
         id,
         url: info.url ?? '',
-        status: live ? (info.status as 'active' | 'draining') : 'gone',
+        status,
         rooms: live ? Number(info.rooms) : 0,
         connections: live ? Number(info.connections) : 0,
         assigned: Number(assigned[id] ?? 0),

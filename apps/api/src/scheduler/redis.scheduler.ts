@@ -17,7 +17,10 @@ export class RedisScheduler implements Scheduler {
     const [owner, gateways] = await Promise.all([this.ownership.ownerOf(roomId), this.registry.list()]);
     const current = owner ? gateways.find((gw) => gw.id === owner) : undefined;
     if (current?.status === 'active') return { gatewayId: current.id, url: current.url };
-    // Owner dead, gone or draining: move the room. The CAS makes racing schedulers agree.
+    // A draining owner hands its rooms over one by one (final snapshot, release): moving the
+    // room under it would fence its last commits and snapshot. Clients retry until released.
+    if (current?.status === 'draining') throw new DomainError('unavailable', 'the room is being handed over; retry shortly');
+    // Owner dead or gone: move the room. The CAS makes racing schedulers agree.
     let expected = owner;
     for (let attempt = 0; attempt < 3; attempt++) {
       const choice = pickLeastLoaded(gateways);

@@ -80,8 +80,6 @@ export class RoomActor implements CommitTarget {
   /** Client message ids whose send hit the log's unique index: look them up on resync. */
   private readonly duplicateProbes: Array<{ actorId: string; clientMsgId: string }> = [];
   private lost = false;
-  /** Set while the room is being handed over: new commands are refused. */
-  private retiring = false;
   /** Seq and time of the last snapshot known to be stored (or the load point). */
   lastSnapshotSeq = 0;
   lastSnapshotAt = Date.now();
@@ -157,26 +155,25 @@ export class RoomActor implements CommitTarget {
   }
 
   /**
-   * Hands the room over (drain, shutdown): refuses new commands, waits for in-flight commits,
-   * writes a final snapshot (best effort: the log is the truth), then gives the room up so its
-   * clients move. `beforeRelease` runs between the snapshot and the notice (ownership release).
+   * Hands the room over (drain, shutdown) as one command of the room: commands that arrive
+   * meanwhile queue behind it and are then refused with `room_moved`, after the clients got the
+   * `room:moved` notice. It waits for in-flight commits, writes a final snapshot (best effort:
+   * the log is the truth), runs `beforeRelease` (ownership release) and gives the room up.
    */
   async retire(beforeRelease: () => Promise<void>, snapshotAttempts = 3): Promise<void> {
-    if (this.lost) return;
     await this.serially(async () => {
-      this.retiring = true;
-    }).catch(() => undefined);
-    await Promise.allSettled(this.pending.map((p) => p.promise));
-    for (let attempt = 1; attempt <= snapshotAttempts && !this.lost; attempt++) {
-      try {
-        await this.snapshot();
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      await Promise.allSettled(this.pending.map((p) => p.promise));
+      for (let attempt = 1; attempt <= snapshotAttempts && !this.lost; attempt++) {
+        try {
+          await this.snapshot();
+          break;
+        } catch {
+          if (attempt < snapshotAttempts) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+        }
       }
-    }
-    await beforeRelease().catch(() => undefined);
-    this.loseRoom('drain');
+      await beforeRelease().catch(() => undefined);
+      this.loseRoom('drain');
+    }).catch(() => undefined);
   }
 
   /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
@@ -279,7 +276,7 @@ export class RoomActor implements CommitTarget {
   /** Runs `command` after every earlier command of this room, resyncing first if needed. */
   private serially<T>(command: () => Promise<T>): Promise<T> {
     const run = this.chain.then(async () => {
-      if (this.lost || this.retiring) throw new DomainError('room_moved', 'this room moved to another gateway');
+      if (this.lost) throw new DomainError('room_moved', 'this room moved to another gateway');
       if (this.needsResync) await this.resync();
       return command();
     });
