@@ -6,17 +6,22 @@ import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
 import { HealthController } from '../../../libs/runtime/src';
+import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { AdminController } from './admin/admin.controller';
 import { AdminService } from './admin/admin.service';
 import { AuthController } from './auth/auth.controller';
 import { AuthService } from './auth/auth.service';
 import { AdminGuard, AuthGuard } from './common/auth.guard';
 import { HttpErrorFilter } from './common/http-error.filter';
+import { ExportsController } from './exports/exports.controller';
+import { exportsImports, exportsProviders } from './exports/exports.providers';
+import { ApiMetrics } from './metrics/api.metrics';
 import { RoomsController } from './rooms/rooms.controller';
 import { RoomsService } from './rooms/rooms.service';
 import { RedisScheduler } from './scheduler/redis.scheduler';
 import { StaticScheduler } from './scheduler/static.scheduler';
 import { CONFIG, REDIS, SCHEDULER } from './tokens';
+import { WEB_PATHS } from './web/web-client';
 
 /** Wires the API from plain classes; Nest only assembles and runs them. */
 @Module({})
@@ -24,10 +29,13 @@ export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ApiModule,
-      controllers: [AuthController, RoomsController, AdminController, HealthController],
+      imports: [...exportsImports(config)],
+      controllers: [ExportsController, AuthController, RoomsController, AdminController, HealthController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: ApiMetrics, useFactory: () => new ApiMetrics(WEB_PATHS) },
+        { provide: METRICS_REGISTRY, useFactory: (metrics: ApiMetrics) => metrics.registry, inject: [ApiMetrics] },
         { provide: Database, useFactory: () => new Database(config.databaseUrl, { poolSize: 5, applicationName: 'api' }) },
         { provide: REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) },
         { provide: TokenService, useFactory: () => new TokenService(config.jwtSecret, config.tokenTtlSeconds, config.ticketTtlSeconds) },
@@ -43,6 +51,7 @@ export class ApiModule {
             config.staticGateways ? new StaticScheduler(config.staticGateways) : new RedisScheduler(registry, ownership),
           inject: [GatewayRegistry, RoomOwnership],
         },
+        ...exportsProviders(config),
         AuthGuard,
         AdminGuard,
         AuthService,

@@ -1,49 +1,43 @@
 /**
- * Admin CLI: `npm run cli -- <command>`. Same configuration (environment) as the services.
- *   create-admin <username> <password>   create an admin, or promote and re-key an existing user
- * Errors print one line and exit non-zero.
+ * Admin CLI: `npm run cli -- <command>`. Same configuration (environment) as the services; talks
+ * to Postgres, Redis and S3 directly, not to the HTTP API.
+ * Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.
  */
-import { hashPassword } from '../../../libs/auth/src';
-import { loadConfigOrExit } from '../../../libs/config/src';
-import { DomainError, parseOrThrow, schemas } from '../../../libs/domain/src';
-import { Database, UserRepository } from '../../../libs/persistence/src';
+import './quiet-warnings';
+import { DomainError } from '../../../libs/domain/src';
+import { CliContext } from './cli-context';
+import { CliError, UsageError } from './cli-errors';
+import { createAdminCommand } from './commands/create-admin.command';
+import { drainCommand } from './commands/drain.command';
+import { exportCommand } from './commands/export.command';
+import { gatewaysCommand } from './commands/gateways.command';
 
 const USAGE = `usage: npm run cli -- <command>
-  create-admin <username> <password>   create an admin user (or promote an existing one)`;
+  create-admin <username> <password>     create an admin user (or promote an existing one)
+  gateways                               list gateways: id, status, rooms, connections, last seen
+  drain <gatewayId> [--timeout SECONDS]  drain a gateway and wait until it is gone (default 300 s)
+  export <roomId> [--out FILE] [--timeout SECONDS]
+                                         export a room's log (gzip NDJSON) and download it
+                                         (default FILE ./room-<roomId>.ndjson.gz)`;
 
-class UsageError extends Error {}
+type Command = (args: string[], open: () => CliContext) => Promise<void>;
 
-async function createAdmin(args: string[]): Promise<void> {
-  if (args.length !== 2) throw new UsageError('create-admin needs <username> <password>');
-  const [username, password] = parseCredentials(args[0]!, args[1]!);
-  const config = loadConfigOrExit();
-  const db = new Database(config.databaseUrl, { poolSize: 1, applicationName: 'cli' });
-  try {
-    const user = await new UserRepository(db).upsertAdmin(username, await hashPassword(password));
-    console.log(`admin "${user.username}" ready (id ${user.id})`);
-  } finally {
-    await db.close();
-  }
-}
-
-function parseCredentials(username: string, password: string): [string, string] {
-  const parsed = parseOrThrow(schemas.register, { username, password });
-  return [parsed.username, parsed.password];
-}
-
-const commands: Record<string, (args: string[]) => Promise<void>> = {
-  'create-admin': createAdmin,
+const commands: Record<string, Command> = {
+  'create-admin': createAdminCommand,
+  gateways: gatewaysCommand,
+  drain: drainCommand,
+  export: exportCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (!name || name === '--help' || name === 'help') {
-    console.log(USAGE);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? process.stdout : process.stderr).write(`${USAGE}\n`);
     return name ? 0 : 2;
   }
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}"`);
-  await command(args);
+  await command(args, () => new CliContext());
   return 0;
 }
 
@@ -54,8 +48,15 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`error: ${err.message}\n${USAGE}\n`);
       process.exit(2);
     }
-    const message = err instanceof DomainError ? err.message : (err as Error).message;
+    const message = err instanceof DomainError || err instanceof CliError ? err.message : describe(err);
     process.stderr.write(`error: ${message}\n`);
     process.exit(1);
   },
 );
+
+/** One line for an unexpected error (connection refused, S3 down…), without a stack trace. */
+function describe(err: unknown): string {
+  const e = err as { message?: string; code?: string; name?: string; errors?: Array<{ message?: string }> };
+  const text = e?.message || e?.errors?.[0]?.message || e?.code || e?.name || String(err);
+  return text.split('\n')[0]!;
+}

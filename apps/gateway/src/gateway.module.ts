@@ -8,9 +8,11 @@ import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
 import { createS3Client, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController } from '../../../libs/runtime/src';
+import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { DrainService } from './lifecycle/drain.service';
 import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
 import { OwnershipWatcher } from './lifecycle/ownership.watcher';
+import { GatewayMetrics, moduleSources } from './metrics/gateway.metrics';
 import { SnapshotScheduler } from './lifecycle/snapshot.scheduler';
 import { GroupCommitWriter } from './rooms/group-commit.writer';
 import { RedisOwnershipCheck, StaticOwnershipCheck } from './rooms/room-ownership.check';
@@ -25,7 +27,7 @@ export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
         {
@@ -49,7 +51,13 @@ export class GatewayModule {
               : new RedisOwnershipCheck(new RoomOwnership(redis), config.gatewayId!),
           inject: [REDIS],
         },
-        { provide: GroupCommitWriter, useFactory: (db: Database) => new GroupCommitWriter(new EventLogRepository(db)), inject: [Database] },
+        { provide: GatewayMetrics, useFactory: (moduleRef: ModuleRef) => new GatewayMetrics(config.gatewayId!, moduleSources(moduleRef)), inject: [ModuleRef] },
+        { provide: METRICS_REGISTRY, useFactory: (metrics: GatewayMetrics) => metrics.registry, inject: [GatewayMetrics] },
+        {
+          provide: GroupCommitWriter,
+          useFactory: (db: Database, metrics: GatewayMetrics) => new GroupCommitWriter(new EventLogRepository(db), { onBatch: metrics.onBatch }),
+          inject: [Database, GatewayMetrics],
+        },
         SocketRoomChannel,
         { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: S3Client, useFactory: () => createS3Client(config.s3) },

@@ -1,2 +1,3 @@
 export * from './s3';
 export * from './snapshot.store';
+export * from './export.store';

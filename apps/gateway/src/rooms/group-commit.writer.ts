@@ -22,6 +22,15 @@ export interface AppendPort {
   appendBatch(appends: readonly RoomAppend[]): Promise<Map<string, AppendOutcome>>;
 }
 
+export interface GroupCommitOptions {
+  /**
+   * Called once per statement the database answered (whatever each room's outcome; not for a
+   * statement that failed), after the rooms were told, with the number of events it carried and
+   * its round-trip time in ms; e.g. metrics. Must be cheap; a throw is only reported as a warning.
+   */
+  onBatch?: (events: number, durationMs: number) => void;
+}
+
 export interface WriterStats {
   batches: number;
   events: number;
@@ -40,7 +49,14 @@ export class GroupCommitWriter {
   private flushing = false;
   readonly stats: WriterStats = { batches: 0, events: 0, maxBatchEvents: 0 };
 
-  constructor(private readonly log: AppendPort) {}
+  private readonly onBatch: ((events: number, durationMs: number) => void) | undefined;
+
+  constructor(
+    private readonly log: AppendPort,
+    options: GroupCommitOptions = {},
+  ) {
+    this.onBatch = options.onBatch;
+  }
 
   enqueue(target: CommitTarget, event: NewEvent): void {
     const queued = this.queue.get(target);
@@ -87,6 +103,7 @@ export class GroupCommitWriter {
       eventCount += events.length;
     }
     let outcome: Map<string, AppendOutcome>;
+    const started = this.onBatch ? performance.now() : 0;
     try {
       outcome = await this.log.appendBatch(appends);
     } catch (error) {
@@ -100,12 +117,20 @@ export class GroupCommitWriter {
       for (const [target, events] of batch) notify(() => target.onFailed(events, failure));
       return;
     }
+    const duration = this.onBatch ? performance.now() - started : 0;
     this.stats.batches += 1;
     this.stats.events += eventCount;
     if (eventCount > this.stats.maxBatchEvents) this.stats.maxBatchEvents = eventCount;
     for (const [target, events] of batch) {
       if (outcome.get(target.roomId) === 'committed') notify(() => target.onCommitted(events));
       else notify(() => target.onFailed(events, { kind: 'refused' }));
+    }
+    if (this.onBatch) {
+      try {
+        this.onBatch(eventCount, duration);
+      } catch (err) {
+        process.emitWarning(`group commit onBatch hook failed: ${(err as Error).message}`);
+      }
     }
   }
 }

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { loadConfigOrExit } from '../../../libs/config/src';
+import { EXPORT_QUEUE, SNAPSHOT_QUEUE } from '../../../libs/jobs/src';
+import { exitCleanlyOn } from '../../../libs/runtime/src';
+import { loadWorkerConfigOrExit } from './worker.config';
+import { WorkerModule } from './worker.module';
+
+/**
+ * The worker process (`npm run start:worker`): BullMQ processors for room log exports and cold-room
+ * snapshots. No HTTP port. SIGTERM/SIGINT release the current job back to its queue, close the
+ * workers and connections, and exit 0.
+ */
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit();
+  const workerConfig = loadWorkerConfigOrExit();
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, workerConfig));
+  exitCleanlyOn(app, ['SIGTERM', 'SIGINT']);
+  Logger.log(`worker ready (pid ${process.pid}): queues ${EXPORT_QUEUE}, ${SNAPSHOT_QUEUE}`, 'Worker');
+}
+
+bootstrap().catch((err: unknown) => {
+  process.stderr.write(`worker failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

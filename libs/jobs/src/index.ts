@@ -1,0 +1,3 @@
+export * from './connection';
+export * from './export-requests';
+export * from './queues';
