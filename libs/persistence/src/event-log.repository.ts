@@ -1,5 +1,6 @@
 import type { EventEnvelope, EventType, MessageInfo } from '../../domain/src';
 import { isUuid, type Database } from './database';
+import { EVENT_COLUMNS, toEnvelope, type EventRow } from './event-row';
 
 /** One event to append: its seq is already assigned by the room's owner. */
 export interface NewEvent {
@@ -22,16 +23,6 @@ export interface RoomAppend {
 
 export type AppendOutcome = 'committed' | 'fenced';
 
-interface EventRow {
-  room_id: string;
-  seq: number;
-  type: string;
-  actor_id: string | null;
-  actor_username: string | null;
-  client_msg_id: string | null;
-  data: unknown;
-  created_at: Date;
-}
 
 /**
  * The one statement of a group commit. For every room in the batch it advances `rooms.head_seq`
@@ -60,7 +51,6 @@ WITH batch AS (
 )
 SELECT id AS room_id FROM advanced`;
 
-const SELECT_COLUMNS = 'room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at';
 
 export class EventLogRepository {
   constructor(private readonly db: Database) {}
@@ -127,7 +117,7 @@ export class EventLogRepository {
   /** Events with seq > afterSeq, ascending, at most `limit`. */
   async readAfter(roomId: string, afterSeq: number, limit: number): Promise<EventEnvelope[]> {
     const { rows } = await this.db.pool.query<EventRow>(
-      `SELECT ${SELECT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`,
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3`,
       [roomId, afterSeq, limit],
     );
     return rows.map(toEnvelope);
@@ -136,7 +126,7 @@ export class EventLogRepository {
   /** Events with seq < beforeSeq (or the latest when undefined), returned ascending, at most `limit`. */
   async readBefore(roomId: string, beforeSeq: number | undefined, limit: number): Promise<EventEnvelope[]> {
     const { rows } = await this.db.pool.query<EventRow>(
-      `SELECT ${SELECT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      `SELECT ${EVENT_COLUMNS} FROM room_events WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
       [roomId, beforeSeq ?? 2_147_483_647, limit],
     );
     return rows.reverse().map(toEnvelope);
@@ -165,17 +155,4 @@ export class EventLogRepository {
     );
     return new Map(rows.map((r) => [r.client_msg_id, { seq: r.seq, ts: r.created_at.toISOString() }]));
   }
-}
-
-function toEnvelope(row: EventRow): EventEnvelope {
-  const envelope: EventEnvelope = {
-    roomId: row.room_id,
-    seq: row.seq,
-    type: row.type as EventType,
-    ts: row.created_at.toISOString(),
-    actor: row.actor_id ? { id: row.actor_id, username: row.actor_username ?? '' } : null,
-    data: row.data as EventEnvelope['data'],
-  };
-  if (row.client_msg_id !== null) envelope.clientMsgId = row.client_msg_id;
-  return envelope;
 }

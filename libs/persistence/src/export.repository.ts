@@ -1,5 +1,6 @@
-import type { EventEnvelope, EventType } from '../../domain/src';
+import type { EventEnvelope } from '../../domain/src';
 import { isUuid, type Database } from './database';
+import { EVENT_COLUMNS, toEnvelope, type EventRow } from './event-row';
 
 export type ExportStatus = 'queued' | 'running' | 'done' | 'failed';
 export type ExportFormat = 'ndjson';
@@ -45,19 +46,8 @@ interface ExportRow {
   finished_at: Date | null;
 }
 
-interface EventRow {
-  room_id: string;
-  seq: number;
-  type: string;
-  actor_id: string | null;
-  actor_username: string | null;
-  client_msg_id: string | null;
-  data: unknown;
-  created_at: Date;
-}
 
 const COLUMNS = 'id, room_id, format, status, head_seq, events, bytes, key, error, created_at, finished_at';
-const EVENT_COLUMNS = 'room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at';
 /** Longest error text kept on a failed export; the job's own log has the rest. */
 const MAX_ERROR_LENGTH = 1000;
 
@@ -158,23 +148,4 @@ function toRecord(row: ExportRow): ExportRecord {
     createdAt: row.created_at,
     finishedAt: row.finished_at,
   };
-}
-
-/**
- * The contract's envelope (CONTRACT.md "Event envelope"), built exactly as EventLogRepository
- * builds it (same keys, same order, clientMsgId only when set): an export line must be
- * byte-for-byte the JSON of the envelope `GET /rooms/:id/events` returns. The integration test
- * compares both reads.
- */
-function toEnvelope(row: EventRow): EventEnvelope {
-  const envelope: EventEnvelope = {
-    roomId: row.room_id,
-    seq: row.seq,
-    type: row.type as EventType,
-    ts: row.created_at.toISOString(),
-    actor: row.actor_id ? { id: row.actor_id, username: row.actor_username ?? '' } : null,
-    data: row.data as EventEnvelope['data'],
-  };
-  if (row.client_msg_id !== null) envelope.clientMsgId = row.client_msg_id;
-  return envelope;
 }

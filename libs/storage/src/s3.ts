@@ -15,7 +15,11 @@ export const S3_REQUEST_TIMEOUT_MS = 5_000;
  * because every caller here (snapshots, exports) has a slower but correct fallback or retries
  * itself with backoff.
  */
-export function createS3Client(s3config: AppConfig['s3']): S3Client {
+export function createS3Client(
+  s3config: AppConfig['s3'],
+  /** Socket inactivity timeout; downloads streamed to slow HTTP clients need more than the default. */
+  options: { requestTimeoutMs?: number } = {},
+): S3Client {
   return new S3Client({
     endpoint: s3config.endpoint,
     region: s3config.region,
@@ -25,7 +29,10 @@ export function createS3Client(s3config: AppConfig['s3']): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 2,
     // Shorthand for the SDK's own NodeHttpHandler options (no direct @smithy dependency needed).
-    requestHandler: { connectionTimeout: S3_CONNECTION_TIMEOUT_MS, requestTimeout: S3_REQUEST_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS,
+    },
   });
 }
 

@@ -19,7 +19,9 @@ export function exportsImports(config: AppConfig) {
 export function exportsProviders(config: AppConfig): Provider[] {
   return [
     { provide: ExportRepository, useFactory: (db: Database) => new ExportRepository(db), inject: [Database] },
-    { provide: EXPORTS_S3, useFactory: () => createS3Client(config.s3) },
+    // Downloads are piped to the HTTP client with backpressure: a slow reader pauses the S3
+    // socket, which must not count as a dead connection after the default 5 s.
+    { provide: EXPORTS_S3, useFactory: () => createS3Client(config.s3, { requestTimeoutMs: 120_000 }) },
     { provide: ExportStore, useFactory: (s3: S3Client) => new ExportStore(s3, config.s3.bucket), inject: [EXPORTS_S3] },
     {
       provide: ExportRequests,
