@@ -32,6 +32,9 @@ export function createS3Client(
     requestHandler: {
       connectionTimeout: S3_CONNECTION_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? S3_REQUEST_TIMEOUT_MS,
+      // Without this the handler only logs a warning when the timeout passes and keeps waiting:
+      // an S3 endpoint that accepts connections but never answers would hang room loads.
+      throwOnRequestTimeout: true,
     },
   });
 }

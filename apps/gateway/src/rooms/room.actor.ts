@@ -160,20 +160,23 @@ export class RoomActor implements CommitTarget {
    * `room:moved` notice. It waits for in-flight commits, writes a final snapshot (best effort:
    * the log is the truth), runs `beforeRelease` (ownership release) and gives the room up.
    */
-  async retire(beforeRelease: () => Promise<void>, snapshotAttempts = 3): Promise<void> {
+  async retire(beforeRelease: () => Promise<void>, snapshotAttempts = 3): Promise<'saved' | 'stale' | 'skipped' | 'failed'> {
+    let snapshot: 'saved' | 'stale' | 'skipped' | 'failed' = 'skipped';
     await this.serially(async () => {
       await Promise.allSettled(this.pending.map((p) => p.promise));
       for (let attempt = 1; attempt <= snapshotAttempts && !this.lost; attempt++) {
         try {
-          await this.snapshot();
+          snapshot = await this.snapshot();
           break;
         } catch {
+          snapshot = 'failed';
           if (attempt < snapshotAttempts) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
         }
       }
       await beforeRelease().catch(() => undefined);
       this.loseRoom('drain');
     }).catch(() => undefined);
+    return snapshot;
   }
 
   /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { RoomActor, RoomActorDeps } from './room.actor';
 import { RoomActor as Actor } from './room.actor';
 
@@ -6,6 +7,7 @@ import { RoomActor as Actor } from './room.actor';
  * lease-and-replay, so a burst of connections does not raise the epoch several times.
  */
 export class RoomRegistry {
+  private readonly logger = new Logger(RoomRegistry.name);
   private readonly rooms = new Map<string, RoomActor>();
   private readonly loading = new Map<string, Promise<RoomActor | null>>();
 
@@ -33,9 +35,17 @@ export class RoomRegistry {
     if (loaded) return Promise.resolve(loaded);
     const inFlight = this.loading.get(roomId);
     if (inFlight) return inFlight;
+    const started = Date.now();
     const load = Actor.load(roomId, { ...this.deps, onLost: (actor) => this.forget(actor) })
       .then((actor) => {
-        if (actor) this.rooms.set(roomId, actor);
+        if (actor) {
+          this.rooms.set(roomId, actor);
+          const r = actor.loadReport!;
+          this.logger.log(
+            `room ${roomId} loaded in ${Date.now() - started} ms: epoch ${r.epoch}, head ${r.headSeq}, ` +
+              `${r.snapshotSeq === null ? 'no snapshot' : `snapshot at ${r.snapshotSeq}`}, ${r.replayedEvents} event(s) replayed`,
+          );
+        }
         return actor;
       })
       .finally(() => this.loading.delete(roomId));
