@@ -51,6 +51,12 @@ export class ApiClient {
     return res.body;
   }
 
+  async login(username: string, password: string): Promise<TestUser> {
+    const res = await this.request<TestUser>('POST', '/auth/login', { body: { username, password } });
+    if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
   async createRoom(token: string, name = 'room'): Promise<{ id: string; name: string }> {
     const res = await this.request('POST', '/rooms', { body: { name }, token });
     if (res.status !== 201) throw new Error(`create room failed: ${res.status} ${JSON.stringify(res.body)}`);

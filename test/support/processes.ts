@@ -58,8 +58,8 @@ export class ManagedProcess {
     );
   }
 
-  static start(name: string, script: string, env: Record<string, string>): ManagedProcess {
-    const child = spawn(process.execPath, [join(ROOT, script)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  static start(name: string, script: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
+    const child = spawn(process.execPath, [join(ROOT, script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ManagedProcess(name, child);
   }
 
@@ -75,6 +75,12 @@ export class ManagedProcess {
     return this.output.join('');
   }
 
+  /** SIGKILL (kill -9), resolving once the process is gone. */
+  async kill(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.signal('SIGKILL');
+    return this.exited;
+  }
+
   signal(signal: NodeJS.Signals): void {
     if (this.running) process.kill(this.pid, signal);
   }
@@ -82,6 +88,8 @@ export class ManagedProcess {
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit. */
   async stop(graceMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!this.running) return this.exited;
+    // A process a test froze (SIGSTOP) would never act on SIGTERM.
+    this.signal('SIGCONT');
     this.signal('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     const result = await this.exited;

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis';
 import { baseEnv, freePort, ManagedProcess, waitFor } from './processes';
+import { S3Server } from './s3-server';
+import { TcpProxy, throughProxy } from './tcp-proxy';
 
 export interface GatewayProcess {
   id: string;
@@ -15,23 +17,53 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Prefix of gateway ids, unique per suite. */
   name: string;
+  /**
+   * Object store of the stack. `'own'` (default): a fresh S3 server started for this stack on a
+   * free port and removed by `stop()`; `'env'`: the S3_* settings of the environment (as
+   * scripts/test.sh exports them); an `S3Server`: one the caller started and stops itself (e.g.
+   * shared by two stacks in turn).
+   */
+  s3?: 'own' | 'env' | S3Server;
+  /** Gateways reach Postgres through a TCP proxy (`stack.pgProxy`) that the test can cut. */
+  pgProxy?: boolean;
+  /** Keep the Redis test database as it is (a restart of a whole stack); default: flush it. */
+  keepRedis?: boolean;
 }
+
+export type ExitInfo = { name: string; code: number | null; signal: NodeJS.Signals | null };
 
 /**
  * The real local stack for a test: the API and N gateways started from dist/ as separate
- * processes, on free loopback ports. Stopped by PID in `stop()`.
+ * processes, on free loopback ports, with optionally its own S3 server and a Postgres proxy for
+ * the gateways. Stopped by PID in `stop()`.
  */
 export class TestStack {
   apiUrl = '';
   api!: ManagedProcess;
   readonly gateways: GatewayProcess[] = [];
+  /** The stack's S3 server, when it has one of its own or was given one (not with `s3: 'env'`). */
+  s3: S3Server | undefined;
+  /** Between the gateways and Postgres when `pgProxy` was asked for. */
+  pgProxy: TcpProxy | undefined;
+  private ownsS3 = false;
 
   private constructor(private readonly options: StackOptions) {}
 
   static async start(options: StackOptions): Promise<TestStack> {
     const stack = new TestStack(options);
-    await resetRedis();
+    if (!options.keepRedis) await resetRedis();
     try {
+      const s3 = options.s3 ?? 'own';
+      if (s3 === 'own') {
+        stack.s3 = await S3Server.start();
+        stack.ownsS3 = true;
+      } else if (s3 !== 'env') {
+        stack.s3 = s3;
+      }
+      if (options.pgProxy) {
+        const target = new URL(baseEnv().DATABASE_URL!);
+        stack.pgProxy = await TcpProxy.start({ host: target.hostname || '127.0.0.1', port: Number(target.port || 5432) });
+      }
       await stack.startApi();
       for (let i = 1; i <= (options.gateways ?? 2); i++) await stack.startGateway(`${options.name}-gw-${i}`);
     } catch (err) {
@@ -41,10 +73,15 @@ export class TestStack {
     return stack;
   }
 
+  /** Environment of the stack's processes (API, CLI): the test databases, the stack's S3 and `options.env`. */
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return baseEnv({ ...(this.s3?.env() ?? {}), ...this.options.env, ...extra });
+  }
+
   async startApi(): Promise<void> {
     const port = await freePort();
     this.apiUrl = `http://127.0.0.1:${port}`;
-    this.api = ManagedProcess.start('api', 'dist/apps/api/src/main.js', baseEnv({ ...this.options.env, PORT: String(port) }));
+    this.api = ManagedProcess.start('api', 'dist/apps/api/src/main.js', this.env({ PORT: String(port) }));
     await waitForHttp(this.apiUrl, this.api);
   }
 
@@ -53,12 +90,13 @@ export class TestStack {
     const known = this.gateways.find((g) => g.id === id);
     const port = known?.port ?? (await freePort());
     const url = `http://127.0.0.1:${port}`;
-    const env = baseEnv({ ...this.options.env, PORT: String(port), GATEWAY_ID: id, GATEWAY_PUBLIC_URL: url });
+    const database: Record<string, string> = this.pgProxy ? { DATABASE_URL: throughProxy(baseEnv().DATABASE_URL!, this.pgProxy) } : {};
+    const env = this.env({ PORT: String(port), GATEWAY_ID: id, GATEWAY_PUBLIC_URL: url, ...database });
     const proc = ManagedProcess.start(id, 'dist/apps/gateway/src/main.js', env);
-    await waitForHttp(url, proc);
     const gateway: GatewayProcess = { id, url, port, env, proc };
     if (known) Object.assign(known, gateway);
     else this.gateways.push(gateway);
+    await waitForHttp(url, proc);
     return known ?? gateway;
   }
 
@@ -68,15 +106,50 @@ export class TestStack {
     return gw;
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([...this.gateways.map((g) => g.proc.stop()), this.api?.stop()]);
+  /** `kill -9` of one gateway, by PID; resolves once it is gone. */
+  async killGateway(id: string): Promise<void> {
+    await this.gateway(id).proc.kill();
+  }
+
+  /**
+   * `npm run cli -- create-admin <username> <password>` with the stack's environment. Resolves
+   * with the CLI's output; rejects (with the output) when it exits non-zero.
+   */
+  async createAdmin(username: string, password: string): Promise<string> {
+    const cli = ManagedProcess.start('cli', 'dist/apps/cli/src/main.js', this.env(), ['create-admin', username, password]);
+    const timer = setTimeout(() => cli.signal('SIGKILL'), 30_000);
+    const exit = await cli.exited;
+    clearTimeout(timer);
+    if (exit.code !== 0) throw new Error(`create-admin exited ${exit.code ?? exit.signal}:\n${cli.logs()}`);
+    return cli.logs();
+  }
+
+  /**
+   * Stops every process of the stack (SIGTERM by PID, SIGKILL after a grace period), then the
+   * Postgres proxy and the stack's own S3 server. Resolves with how each process exited.
+   */
+  async stop(): Promise<ExitInfo[]> {
+    this.pgProxy?.restore();
+    const procs = [...this.gateways.map((g) => g.proc), this.api].filter((p): p is ManagedProcess => Boolean(p));
+    const exits = await Promise.all(procs.map(async (p) => ({ name: p.name, ...(await p.stop()) })));
+    await this.pgProxy?.close().catch(() => undefined);
+    if (this.ownsS3) await this.s3?.destroy().catch(() => undefined);
+    return exits;
   }
 
   /** Everything the processes printed, for a failing test's message. */
   logs(): string {
-    return [this.api, ...this.gateways.map((g) => g.proc)]
-      .filter(Boolean)
-      .map((p) => `----- ${p.name} -----\n${p.logs().slice(-4000)}`)
+    const noise = /RouterExplorer|RoutesResolver|InstanceLoader|WebSocketsController|NodeVersionSupportWarning|^\s*$/;
+    return [this.api, ...this.gateways.map((g) => g.proc), this.s3?.proc]
+      .filter((p): p is ManagedProcess => Boolean(p))
+      .map((p) => {
+        const lines = p
+          .logs()
+          .replace(/\u001b\[[0-9;]*m/g, '')
+          .split('\n')
+          .filter((line) => !noise.test(line));
+        return `----- ${p.name} (pid ${p.pid}${p.running ? '' : ', exited'}) -----\n${lines.join('\n').slice(-4000)}`;
+      })
       .join('\n');
   }
 }
