@@ -14,17 +14,7 @@ STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-30}
 say() { echo "start: $*" >&2; }
 
 # ---- 1. dependencies, services, build, migrations ------------------------------------------
-if [[ ! -d node_modules ]]; then
-  if [[ -f package-lock.json ]]; then
-    say "node_modules missing: npm install (from package-lock.json)"
-    # Not `npm ci`: npm 11 rejects this lockfile for lacking other platforms' optional
-    # binaries (@swc/core-*, msgpackr-extract-*); `npm install` honours the lock as it is.
-    npm install --no-audit --no-fund
-  else
-    say "node_modules missing and no lockfile: npm install"
-    npm install
-  fi
-fi
+bash scripts/ensure-deps.sh
 
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/durable_rooms}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}

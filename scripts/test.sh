@@ -41,17 +41,7 @@ trap 'exit 143' TERM
 
 # ---- install --------------------------------------------------------------------------------
 STEP='dependency install'
-if [[ ! -d node_modules ]]; then
-  if [[ -f package-lock.json ]]; then
-    echo "test: node_modules missing: npm install (from package-lock.json)"
-    # Not `npm ci`: npm 11 rejects this lockfile for lacking other platforms' optional
-    # binaries (@swc/core-*, msgpackr-extract-*); `npm install` honours the lock as it is.
-    npm install --no-audit --no-fund
-  else
-    echo "test: node_modules missing and no lockfile: npm install"
-    npm install
-  fi
-fi
+bash scripts/ensure-deps.sh
 
 # ---- test environment -----------------------------------------------------------------------
 export NODE_ENV=test
