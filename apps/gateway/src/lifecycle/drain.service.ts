@@ -61,9 +61,10 @@ export class DrainService {
       this.progress.total = this.progress.handedOver + actors.length;
       for (const actor of actors) {
         const started = Date.now();
-        // Once S3 failed during this drain, later rooms try their final snapshot once only: the
-        // log is the truth, and a drain must not take rooms x attempts x timeouts.
-        const attempts = this.snapshotFailures > 0 ? 1 : 3;
+        // One try at the final snapshot (the S3 client retries once itself), and none once S3
+        // failed during this drain: the log is the truth, and a drain with S3 down must not take
+        // rooms x attempts x timeouts. Those rooms resume from their last periodic snapshot.
+        const attempts = this.snapshotFailures > 0 ? 0 : 1;
         const snapshot = await actor.retire(() => this.ownership.release(actor.roomId, this.gatewayId).then(() => undefined), attempts);
         if (snapshot === 'failed') this.snapshotFailures += 1;
         this.progress.handedOver += 1;
