@@ -60,6 +60,11 @@ interface PendingEvent {
 }
 
 const REPLAY_PAGE = 5_000;
+/**
+ * How long a load waits for S3 before replaying the log instead, ms. Replaying a tail of
+ * SNAPSHOT_EVERY_EVENTS takes far less than an unresponsive S3 endpoint's timeouts.
+ */
+const SNAPSHOT_LOAD_BUDGET_MS = 3_000;
 /** Committed envelopes kept to bridge a join's history read and its subscription. */
 const RECENT_RING = 512;
 
@@ -102,8 +107,8 @@ export class RoomActor implements CommitTarget {
     if (!lease) return null;
     const actor = new RoomActor(roomId, deps);
     actor.epoch = lease.epoch;
-    // Snapshots only save time: any failure there falls back to replaying the log.
-    const snapshot = deps.snapshots ? await deps.snapshots.loadNewest(roomId, lease.headSeq) : null;
+    // Snapshots only save time: a failure, or S3 slower than the budget, falls back to the log.
+    const snapshot = deps.snapshots ? await withinBudget(deps.snapshots.loadNewest(roomId, lease.headSeq), SNAPSHOT_LOAD_BUDGET_MS) : null;
     if (snapshot) {
       actor.state = snapshot.state;
       actor.lastSnapshotSeq = snapshot.seq;
@@ -405,5 +410,20 @@ export class RoomActor implements CommitTarget {
     this.deps.writer.discard(this);
     this.deps.channel.moved(this.roomId, reason);
     this.deps.onLost(this);
+  }
+}
+
+/** `promise`'s value, or null when it takes longer than `ms` (the work itself is not cancelled). */
+async function withinBudget<T>(promise: Promise<T | null>, ms: number): Promise<T | null> {
+  // A rejection after the budget ran out has no one left to hear it: mark it handled.
+  promise.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
