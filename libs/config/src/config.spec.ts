@@ -17,13 +17,19 @@ function configError(env: Record<string, string | undefined>): string {
 }
 
 describe(parseConfig.name, () => {
+  it('leaves the S3 endpoint unset (AWS) in production and defaults it to the local store otherwise', () => {
+    const production = parseConfig({ NODE_ENV: 'production', JWT_SECRET: 'a-real-production-secret-123', S3_SECRET_ACCESS_KEY: 'real-key' });
+    expect(production.s3.endpoint).toBeUndefined();
+    expect(parseConfig({ NODE_ENV: 'test' }).s3.endpoint).toBe('http://127.0.0.1:4569');
+  });
+
   it('applies the documented defaults to an empty environment', () => {
     const config = parseConfig({});
     expect(config.nodeEnv).toBe('development');
     expect(config.databaseUrl).toBe('postgresql://postgres@127.0.0.1:5432/durable_rooms');
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
     expect(config.s3).toEqual({
-      endpoint: undefined,
+      endpoint: 'http://127.0.0.1:4569',
       region: 'us-east-1',
       bucket: 'durable-rooms',
       accessKeyId: 'S3RVER',

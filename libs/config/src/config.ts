@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 const DEV_JWT_SECRET = 'dev-only-insecure-jwt-secret-change-me';
 const DEV_S3_KEY = 'S3RVER';
+/** The S3-compatible store `npm start` runs on loopback (scripts/s3-server.mjs). */
+export const LOCAL_S3_ENDPOINT = 'http://127.0.0.1:4569';
 
 const intFrom = (name: string, min: number, max: number) =>
   z
@@ -115,7 +117,9 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     s3: {
-      endpoint: e.S3_ENDPOINT,
+      // Outside production an unset endpoint means the local store `npm start` runs, so the CLI
+      // and single processes started by hand find it too; production without one means AWS.
+      endpoint: e.S3_ENDPOINT ?? (e.NODE_ENV === 'production' ? undefined : LOCAL_S3_ENDPOINT),
       region: e.S3_REGION,
       bucket: e.S3_BUCKET,
       accessKeyId: e.S3_ACCESS_KEY_ID,
