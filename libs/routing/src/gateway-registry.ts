@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { keys } from './keys';
 import type { GatewayInfo } from './placement';
 
+/** How long a gateway that stopped heartbeating stays listed as `gone`. */
+const GONE_RETENTION_MS = 24 * 3600 * 1000;
+
 export interface Heartbeat {
   id: string;
   url: string;
@@ -60,9 +63,20 @@ export class GatewayRegistry {
     await this.redis.del(keys.gatewayDrainRequest(id));
   }
 
-  /** Every known gateway, live or gone, with its assigned-room count. */
+  /**
+   * Every known gateway, live or gone (for a day after its last heartbeat, then forgotten so the
+   * directory and every placement do not grow with each gateway that ever ran), with its
+   * assigned-room count.
+   */
   async list(): Promise<GatewayInfo[]> {
-    const entries = await this.redis.zrange(keys.gatewayIndex, '0', '-1', 'WITHSCORES');
+    const [, read] =
+      (await this.redis
+        .multi()
+        .zremrangebyscore(keys.gatewayIndex, '-inf', String(Date.now() - GONE_RETENTION_MS))
+        .zrange(keys.gatewayIndex, '0', '-1', 'WITHSCORES')
+        .exec()) ?? [];
+    if (read?.[0]) throw read[0];
+    const entries = (read?.[1] ?? []) as string[];
     if (entries.length === 0) return [];
     const ids: string[] = [];
     const lastSeen = new Map<string, number>();
