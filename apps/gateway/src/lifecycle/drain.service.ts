@@ -75,7 +75,9 @@ export class DrainService {
     await this.writer.idle();
     this.progress.state = 'drained';
     const failed = this.snapshotFailures > 0 ? ` (final snapshot failed for ${this.snapshotFailures}: they resume from the log)` : '';
-    this.logger.log(`drained: ${this.progress.handedOver} room(s) handed over${failed}`);
+    const perRoom = [...this.progress.perRoomMs].sort((a, b) => a - b);
+    const timing = perRoom.length > 0 ? `, per room median ${perRoom[Math.floor(perRoom.length / 2)]} ms, max ${perRoom.at(-1)} ms` : '';
+    this.logger.log(`drained: ${this.progress.handedOver} room(s) handed over${timing}${failed}`);
     return this.progress;
   }
 }
