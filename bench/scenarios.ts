@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool } from 'pg';
 import type { ApiClient, TestUser } from '../test/support/client';
+import { fillRoomLog } from '../test/support/bulk-log';
 import { waitFor } from '../test/support/processes';
 import type { TestStack } from '../test/support/stack';
 import {
@@ -278,27 +279,6 @@ export const hotRoom: Scenario = {
 
 const RESUME = { events: 20_000, snapshotEveryEvents: 1_000 };
 
-/** Fills a fresh room's log up to `head` with `message.posted` events (as test/resume.e2e-spec.ts does). */
-async function fill(pool: Pool, roomId: string, user: TestUser, head: number): Promise<void> {
-  const db = await pool.connect();
-  try {
-    await db.query('BEGIN');
-    await db.query(
-      `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
-       SELECT $1, g, 'message.posted', $2, $3, 'bulk-' || g, jsonb_build_object('text', 'bulk message ' || g), now()
-         FROM generate_series(2, $4::int) AS g`,
-      [roomId, user.user.id, user.user.username, head],
-    );
-    const updated = await db.query('UPDATE rooms SET head_seq = $2 WHERE id = $1 AND head_seq = 1', [roomId, head]);
-    if (updated.rowCount !== 1) throw new Error(`room ${roomId} was not fresh`);
-    await db.query('COMMIT');
-  } catch (err) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    db.release();
-  }
-}
 
 async function gatewayStatus(ctx: BenchContext, id: string): Promise<string | undefined> {
   const res = await ctx.api.request<{ gateways: Array<{ id: string; status: string }> }>('GET', '/admin/gateways', { token: ctx.admin.token });
@@ -314,7 +294,7 @@ export const resume: Scenario = {
     const user = ctx.users[0]!;
     const room = await ctx.api.createRoom(user.token, 'bench resume');
     const fillAt = performance.now();
-    await fill(ctx.pool, room.id, user, RESUME.events);
+    await fillRoomLog(ctx.pool, room.id, user, RESUME.events);
     const fillMs = performance.now() - fillAt;
 
     // First load: nothing to start from but the log (full replay).

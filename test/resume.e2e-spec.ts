@@ -7,6 +7,7 @@
 import { Pool } from 'pg';
 import type { EventEnvelope } from '../libs/domain/src';
 import { ApiClient, type TestUser } from './support/client';
+import { fillRoomLog } from './support/bulk-log';
 import { compareClientWithLog, compareLogWithAcks, logOf, makeAdmin, roomRow, snapshotsOf, waitForGatewayStatus } from './support/fault';
 import { reportFigure } from './support/figures';
 import { baseEnv, waitFor } from './support/processes';
@@ -135,35 +136,15 @@ describe('resume cost (fault e2e)', () => {
     await stack?.stop();
   });
 
-  /** Fills a fresh room's log up to `head` with `message.posted` events by `user` (ids bulk-<seq>). */
-  async function fill(roomId: string, user: TestUser, head: number): Promise<void> {
-    const db = await pool.connect();
-    try {
-      await db.query('BEGIN');
-      await db.query(
-        `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
-         SELECT $1, g, 'message.posted', $2, $3, 'bulk-' || g, jsonb_build_object('text', 'bulk message ' || g), now()
-           FROM generate_series(2, $4::int) AS g`,
-        [roomId, user.user.id, user.user.username, head],
-      );
-      const updated = await db.query('UPDATE rooms SET head_seq = $2 WHERE id = $1 AND head_seq = 1', [roomId, head]);
-      if (updated.rowCount !== 1) throw new Error(`room ${roomId} was not fresh`);
-      await db.query('COMMIT');
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
-  }
+
 
   it('resumes a 200k-event room from its snapshot about as fast as a 2k-event room', async () => {
     const user = await api.register('cost');
     const sizes = { small: 2_000, big: 200_000 } as const;
     const rooms = { small: await api.createRoom(user.token, 'small history'), big: await api.createRoom(user.token, 'big history') };
     const filledAt = Date.now();
-    await fill(rooms.small.id, user, sizes.small);
-    await fill(rooms.big.id, user, sizes.big);
+    await fillRoomLog(pool, rooms.small.id, user, sizes.small);
+    await fillRoomLog(pool, rooms.big.id, user, sizes.big);
     const fillMs = Date.now() - filledAt;
     const firstGateway = stack.gateways[0]!.id;
 
