@@ -350,18 +350,10 @@ describe(RoomActor.name, () => {
       const actor = await gw.load(roomId);
       expect(actor.headSeq).toBe(head);
 
-      // The actor no longer remembers old-0; the log's unique index catches the duplicate. The
-      // first attempt may fail as 'unavailable' (the client resends); no attempt may write.
-      const attempt = await actor.send(alice, 'old-0', 'retried').then(
-        (ref) => ({ ref }),
-        (error: unknown) => ({ error }),
-      );
-      if ('error' in attempt) {
-        expect(attempt.error).toBeInstanceOf(DomainError);
-        expect((attempt.error as DomainError).code).toBe('unavailable');
-      } else {
-        expect(attempt.ref).toEqual({ seq: first.seq, ts: first.ts });
-      }
+      // The actor no longer remembers old-0; the log's unique index catches the duplicate, and
+      // the send is answered with the first result at once (no extra round for the client).
+      const attempt = await actor.send(alice, 'old-0', 'retried');
+      expect(attempt).toEqual({ seq: first.seq, ts: first.ts });
       const retried = await actor.send(alice, 'old-0', 'retried');
 
       expect(retried).toEqual({ seq: first.seq, ts: first.ts });
@@ -369,6 +361,17 @@ describe(RoomActor.name, () => {
       expect(gw.channel.seqsOf(roomId)).toEqual([]);
       // The room keeps working afterwards.
       expect((await actor.send(alice, 'new-1', 'fresh')).seq).toBe(head + 1);
+
+      // An old id and new ones in the same batch: the old one gets its first result, the new
+      // ones are written (again, with fresh seqs) and acknowledged, gap-free.
+      const [old, fresh2, fresh3] = await Promise.all([
+        actor.send(alice, 'old-1', 'again'),
+        actor.send(alice, 'new-2', 'fresh 2'),
+        actor.send(alice, 'new-3', 'fresh 3'),
+      ]);
+      expect(old).toEqual({ seq: events[1]!.seq, ts: events[1]!.ts });
+      expect([fresh2.seq, fresh3.seq]).toEqual([head + 2, head + 3]);
+      expect(await headOf(roomId)).toBe(head + 3);
     });
   });
 

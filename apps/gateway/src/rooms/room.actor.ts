@@ -82,8 +82,6 @@ export class RoomActor implements CommitTarget {
   private readonly recent: EventEnvelope[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private needsResync = false;
-  /** Client message ids whose send hit the log's unique index: look them up on resync. */
-  private readonly duplicateProbes: Array<{ actorId: string; clientMsgId: string }> = [];
   private lost = false;
   /** Seq and time of the last snapshot known to be stored (or the load point). */
   lastSnapshotSeq = 0;
@@ -262,24 +260,61 @@ export class RoomActor implements CommitTarget {
   onFailed(_events: NewEvent[], failure: CommitFailure): void {
     // Everything queued behind the failed batch would fail too: it no longer continues the head.
     this.deps.writer.discard(this);
+    const failed = this.pending.splice(0);
+    this.pendingByKey.clear();
+    this.needsResync = true;
     if (failure.kind === 'duplicate') {
-      for (const p of this.pending) {
-        if (p.event.clientMsgId && p.event.actorId) this.duplicateProbes.push({ actorId: p.event.actorId, clientMsgId: p.event.clientMsgId });
-      }
+      // A client message id older than memory is in the log already: answer those sends with
+      // their first result and write the others again, rather than failing them all.
+      void this.serially(() => this.settleAfterDuplicate(failed)).catch((err: unknown) => {
+        const error = err instanceof DomainError ? err : new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
+        for (const p of failed) p.reject(error);
+      });
+      return;
     }
     const error =
       failure.kind === 'refused'
         ? new DomainError('unavailable', 'the room is changing owner; reconnect and resend with the same clientMsgId')
         : new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
-    const failed = this.pending.splice(0);
-    this.pendingByKey.clear();
-    this.needsResync = true;
     for (const p of failed) p.reject(error);
     // Find out now, not at the next command, whether the room was taken from us.
     void this.serially(() => Promise.resolve()).catch(() => undefined);
   }
 
   // --- internals ---------------------------------------------------------------------------
+
+  /**
+   * After a batch hit the log's unique index (runs as a command, after the resync): sends whose
+   * client message id the log already holds get its first `{seq, ts}`; the rest are appended
+   * again with new seqs (nothing of the failed batch was written). Edits and deletes carry no
+   * idempotency key, so they are failed for the client to retry.
+   */
+  private async settleAfterDuplicate(failed: PendingEvent[]): Promise<void> {
+    const idsByActor = new Map<string, string[]>();
+    for (const p of failed) {
+      if (!p.key || !p.event.actorId || !p.event.clientMsgId) continue;
+      idsByActor.set(p.event.actorId, [...(idsByActor.get(p.event.actorId) ?? []), p.event.clientMsgId]);
+    }
+    for (const [actorId, ids] of idsByActor) {
+      const found = await this.deps.events.findSent(this.roomId, actorId, ids);
+      for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref);
+    }
+    for (const p of failed) {
+      const { actorId, actorUsername, clientMsgId } = p.event;
+      if (!p.key || !actorId || !clientMsgId) {
+        p.reject(new DomainError('unavailable', 'the event log refused the batch; retry'));
+        continue;
+      }
+      const done = this.state.sent.get(p.key);
+      if (done) {
+        p.resolve(done);
+        continue;
+      }
+      const inFlight = this.pendingByKey.get(p.key);
+      const again = inFlight ?? this.append(p.event.type, { id: actorId, username: actorUsername ?? '', role: 'user' }, p.event.data, clientMsgId, p.key);
+      again.promise.then(p.resolve, p.reject);
+    }
+  }
 
   /** Runs `command` after every earlier command of this room, resyncing first if needed. */
   private serially<T>(command: () => Promise<T>): Promise<T> {
@@ -366,18 +401,6 @@ export class RoomActor implements CommitTarget {
     }
     try {
       await this.replayUpTo(lease.headSeq, true);
-      if (this.duplicateProbes.length > 0) {
-        const byActor = new Map<string, string[]>();
-        for (const probe of this.duplicateProbes.splice(0)) {
-          const list = byActor.get(probe.actorId) ?? [];
-          list.push(probe.clientMsgId);
-          byActor.set(probe.actorId, list);
-        }
-        for (const [actorId, ids] of byActor) {
-          const found = await this.deps.events.findSent(this.roomId, actorId, ids);
-          for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref);
-        }
-      }
     } catch {
       throw new DomainError('unavailable', 'the event log is unavailable; resend with the same clientMsgId');
     }
