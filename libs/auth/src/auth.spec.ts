@@ -1,3 +1,4 @@
+import { expectDomainError } from '../../domain/src/testing/expect-domain-error';
 import jwt from 'jsonwebtoken';
 import { DomainError } from '../../domain/src';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password';
@@ -8,18 +9,7 @@ const SECRET = 'unit-test-secret-0123456789abcdef';
 const USER: Principal = { id: '11111111-1111-4111-8111-111111111111', username: 'alice', role: 'user' };
 const ADMIN: Principal = { id: '22222222-2222-4222-8222-222222222222', username: 'root', role: 'admin' };
 
-/** Runs `fn`, expects DomainError('unauthorized') and returns it. */
-function unauthorized(fn: () => unknown): DomainError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(DomainError);
-  expect((caught as DomainError).code).toBe('unauthorized');
-  return caught as DomainError;
-}
+const unauthorized = (fn: () => unknown) => expectDomainError('unauthorized', fn);
 
 function b64url(value: object): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');

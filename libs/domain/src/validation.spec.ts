@@ -1,20 +1,9 @@
+import { expectDomainError } from './testing/expect-domain-error';
 import { DomainError } from './errors';
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
 import { parseOrThrow, schemas } from './validation';
 
-/** Runs `fn`, expects a DomainError('invalid') and returns it for further checks. */
-function invalid(fn: () => unknown): DomainError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(DomainError);
-  expect((caught as DomainError).code).toBe('invalid');
-  expect((caught as DomainError).message).not.toBe('');
-  return caught as DomainError;
-}
+const invalid = (fn: () => unknown) => expectDomainError('invalid', fn);
 
 describe(parseOrThrow.name, () => {
   describe('send', () => {
