@@ -48,6 +48,14 @@ describe(parseConfig.name, () => {
     expect(config.gatewayTtlSeconds).toBe(5);
     expect(config.tokenTtlSeconds).toBe(86_400);
     expect(config.ticketTtlSeconds).toBe(60);
+    expect(config.roomIdleMs).toBe(60_000);
+    expect(config.maxRoomsPerGateway).toBe(10_000);
+  });
+
+  it('reads ROOM_IDLE_MS=0 as "never unload" and MAX_ROOMS_PER_GATEWAY as a number', () => {
+    const config = parseConfig({ ROOM_IDLE_MS: '0', MAX_ROOMS_PER_GATEWAY: '40' });
+    expect(config.roomIdleMs).toBe(0);
+    expect(config.maxRoomsPerGateway).toBe(40);
   });
 
   it('treats empty strings as unset', () => {
@@ -128,6 +136,10 @@ describe(parseConfig.name, () => {
     ['GATEWAY_TTL_SECONDS', '1'],
     ['TOKEN_TTL_SECONDS', '59'],
     ['TICKET_TTL_SECONDS', '601'],
+    ['ROOM_IDLE_MS', '-1'],
+    ['ROOM_IDLE_MS', '1.5'],
+    ['MAX_ROOMS_PER_GATEWAY', '0'],
+    ['MAX_ROOMS_PER_GATEWAY', 'many'],
   ])('rejects %s=%p with one line naming it', (name, value) => {
     const message = configError({ [name]: value });
     expect(message).toContain(name);

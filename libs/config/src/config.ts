@@ -61,6 +61,10 @@ const envSchema = z.object({
   TOKEN_TTL_SECONDS: intFrom('TOKEN_TTL_SECONDS', 60, 30 * 86_400).default(86_400),
   /** Lifetime of gateway tickets, seconds (about a minute, per the contract). */
   TICKET_TTL_SECONDS: intFrom('TICKET_TTL_SECONDS', 5, 600).default(60),
+  /** A room with no socket and nothing in flight this long is unloaded; 0 never unloads. */
+  ROOM_IDLE_MS: intFrom('ROOM_IDLE_MS', 0, 86_400_000).default(60_000),
+  /** Rooms one gateway may hold; placement skips a full gateway. */
+  MAX_ROOMS_PER_GATEWAY: intFrom('MAX_ROOMS_PER_GATEWAY', 1, 10_000_000).default(10_000),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -90,6 +94,10 @@ export interface AppConfig {
   gatewayTtlSeconds: number;
   tokenTtlSeconds: number;
   ticketTtlSeconds: number;
+  /** ms a room may sit with no socket and nothing in flight before it is unloaded; 0: never. */
+  roomIdleMs: number;
+  /** Rooms one gateway holds at most (carried in its heartbeat, respected by placement). */
+  maxRoomsPerGateway: number;
 }
 
 export class ConfigError extends Error {}
@@ -142,6 +150,8 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     gatewayTtlSeconds: e.GATEWAY_TTL_SECONDS,
     tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
+    roomIdleMs: e.ROOM_IDLE_MS,
+    maxRoomsPerGateway: e.MAX_ROOMS_PER_GATEWAY,
   };
 }
 
