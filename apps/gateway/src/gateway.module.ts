@@ -12,6 +12,7 @@ import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/m
 import { DrainService } from './lifecycle/drain.service';
 import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
 import { OwnershipWatcher } from './lifecycle/ownership.watcher';
+import { RoomHibernator } from './lifecycle/room.hibernator';
 import { GatewayMetrics, moduleSources } from './metrics/gateway.metrics';
 import { SnapshotScheduler } from './lifecycle/snapshot.scheduler';
 import { GroupCommitWriter } from './rooms/group-commit.writer';
@@ -71,7 +72,7 @@ export class GatewayModule {
         },
         {
           provide: RoomRegistry,
-          useFactory: (db: Database, writer: GroupCommitWriter, channel: SocketRoomChannel, snapshots: SnapshotStore) =>
+          useFactory: (db: Database, writer: GroupCommitWriter, channel: SocketRoomChannel, snapshots: SnapshotStore, ownership: RoomOwnership) =>
             new RoomRegistry({
               gatewayId: config.gatewayId!,
               rooms: new RoomRepository(db),
@@ -79,8 +80,9 @@ export class GatewayModule {
               snapshots,
               writer,
               channel,
+              onLoaded: (roomId) => void ownership.markLoaded(roomId, config.gatewayId!).catch(() => undefined),
             }),
-          inject: [Database, GroupCommitWriter, SocketRoomChannel, SnapshotStore],
+          inject: [Database, GroupCommitWriter, SocketRoomChannel, SnapshotStore, RoomOwnership],
         },
         {
           provide: SnapshotScheduler,
@@ -90,8 +92,21 @@ export class GatewayModule {
         },
         {
           provide: OwnershipWatcher,
-          useFactory: (rooms: RoomRegistry, ownership: RoomOwnership) => new OwnershipWatcher(rooms, ownership, config.gatewayId!),
+          useFactory: (rooms: RoomRegistry, ownership: RoomOwnership) =>
+            new OwnershipWatcher(rooms, ownership, config.gatewayId!, 2 * config.ticketTtlSeconds * 1000),
           inject: [RoomRegistry, RoomOwnership],
+        },
+        {
+          provide: RoomHibernator,
+          useFactory: (rooms: RoomRegistry, ownership: RoomOwnership, channel: SocketRoomChannel, drainer: DrainService) =>
+            new RoomHibernator({
+              rooms,
+              socketsIn: (roomId) => channel.socketsIn(roomId),
+              release: (roomId) => ownership.release(roomId, config.gatewayId!).then(() => undefined),
+              isDraining: () => drainer.isDraining,
+              idleMs: config.roomIdleMs,
+            }),
+          inject: [RoomRegistry, RoomOwnership, SocketRoomChannel, DrainService],
         },
         {
           provide: DrainService,

@@ -40,7 +40,7 @@ export interface PresenceUser {
   username: string;
 }
 
-export type MovedReason = 'drain' | 'failover';
+export type MovedReason = 'drain' | 'failover' | 'idle';
 
 export interface ClientToServerEvents {
   'room:join': (payload: JoinPayload, ack: (res: JoinAck | AckError) => void) => void;

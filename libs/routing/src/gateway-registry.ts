@@ -11,6 +11,8 @@ export interface Heartbeat {
   status: 'active' | 'draining';
   rooms: number;
   connections: number;
+  /** MAX_ROOMS_PER_GATEWAY: placement gives the gateway no room beyond it. */
+  capacity: number;
 }
 
 /**
@@ -34,9 +36,12 @@ export class GatewayRegistry {
         status: hb.status,
         rooms: hb.rooms,
         connections: hb.connections,
+        capacity: hb.capacity,
         lastSeenAt: new Date(now).toISOString(),
       })
       .pexpire(keys.gateway(hb.id), this.ttlSeconds * 1000)
+      // A gateway gone for as long as the directory remembers it leaves no room lists behind.
+      .pexpire(keys.gatewayRooms(hb.id), GONE_RETENTION_MS)
       .zadd(keys.gatewayIndex, now, hb.id)
       .exec();
   }
@@ -85,15 +90,13 @@ export class GatewayRegistry {
       lastSeen.set(entries[i]!, Number(entries[i + 1]));
     }
     const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hgetall(keys.gateway(id)).exists(keys.gatewayDrainRequest(id));
-    pipeline.hgetall(keys.gatewayAssigned);
+    for (const id of ids) pipeline.hgetall(keys.gateway(id)).exists(keys.gatewayDrainRequest(id)).zcard(keys.gatewayRooms(id));
     const results = (await pipeline.exec()) ?? [];
-    const assigned = (results[ids.length * 2]?.[1] ?? {}) as Record<string, string>;
     return ids.map((id, i) => {
-      const info = (results[i * 2]?.[1] ?? {}) as Record<string, string>;
+      const info = (results[i * 3]?.[1] ?? {}) as Record<string, string>;
       // A requested drain counts at once, before the gateway's next heartbeat confirms it, so
       // the scheduler stops choosing the gateway from the moment the operator asked.
-      const drainRequested = results[i * 2 + 1]?.[1] === 1;
+      const drainRequested = results[i * 3 + 1]?.[1] === 1;
       const live = Boolean(info.id);
       const status = !live ? 'gone' : info.status === 'draining' || drainRequested ? 'draining' : 'active';
       return {
@@ -102,7 +105,9 @@ export class GatewayRegistry {
         status,
         rooms: live ? Number(info.rooms) : 0,
         connections: live ? Number(info.connections) : 0,
-        assigned: Number(assigned[id] ?? 0),
+        assigned: Number(results[i * 3 + 2]?.[1] ?? 0),
+        // A registration from before capacities were published counts as unbounded.
+        capacity: live && info.capacity ? Number(info.capacity) : Number.POSITIVE_INFINITY,
         lastSeenAt: info.lastSeenAt ?? new Date(lastSeen.get(id)!).toISOString(),
       };
     });

@@ -7,8 +7,14 @@ export const keys = {
   gateway: (id: string) => `gw:{${id}}:info`,
   /** Sorted set of every gateway ever seen, scored by last heartbeat (ms), for the directory. */
   gatewayIndex: 'gw:index',
-  /** Hash gatewayId → rooms assigned by the scheduler. */
-  gatewayAssigned: 'gw:assigned',
+  /**
+   * Sorted set of the rooms the scheduler assigned to the gateway, scored by the time of the
+   * assignment (ms), or +inf once the gateway loaded the room. Its size is the gateway's
+   * assigned-room count; a low score marks an assignment no client ever followed.
+   */
+  gatewayRooms: (id: string) => `gw:{${id}}:rooms`,
+  /** Set of rooms the scheduler moved away from the gateway, until the gateway takes them. */
+  gatewayRevoked: (id: string) => `gw:{${id}}:revoked`,
   /** String set by the admin drain endpoint; the gateway polls it with its heartbeat. */
   gatewayDrainRequest: (id: string) => `gw:{${id}}:drain`,
   /** String: the gateway that owns the room. */

@@ -1,4 +1,4 @@
-import { pickLeastLoaded, rendezvousOwner, type GatewayInfo } from './placement';
+import { hasRoomFor, pickLeastLoaded, rendezvousOwner, type GatewayInfo } from './placement';
 
 function gw(id: string, over: Partial<GatewayInfo> = {}): GatewayInfo {
   return {
@@ -8,6 +8,7 @@ function gw(id: string, over: Partial<GatewayInfo> = {}): GatewayInfo {
     rooms: 0,
     connections: 0,
     assigned: 0,
+    capacity: 100,
     lastSeenAt: '2026-01-01T00:00:00.000Z',
     ...over,
   };
@@ -26,7 +27,7 @@ describe(pickLeastLoaded.name, () => {
   });
 
   it('uses assigned rooms, not heartbeat rooms, as the load', () => {
-    const picked = pickLeastLoaded([gw('a', { assigned: 1, rooms: 100 }), gw('b', { assigned: 3, rooms: 0 })]);
+    const picked = pickLeastLoaded([gw('a', { assigned: 1, rooms: 90 }), gw('b', { assigned: 3, rooms: 0 })]);
     expect(picked?.id).toBe('a');
   });
 
@@ -63,6 +64,35 @@ describe(pickLeastLoaded.name, () => {
       counts.set(picked.id, (counts.get(picked.id) ?? 0) + 1);
     }
     expect(Object.fromEntries(counts)).toEqual({ a: 10, b: 10, c: 10 });
+  });
+});
+
+describe('placement capacity', () => {
+  it('skips a gateway whose assigned count reached its capacity', () => {
+    const picked = pickLeastLoaded([gw('a', { assigned: 40, capacity: 40 }), gw('b', { assigned: 41, capacity: 50 })]);
+    expect(picked?.id).toBe('b');
+  });
+
+  it('skips a gateway whose loaded rooms reached its capacity, even with fewer assignments', () => {
+    expect(pickLeastLoaded([gw('a', { assigned: 3, rooms: 40, capacity: 40 })])).toBeUndefined();
+  });
+
+  it('returns undefined when every live gateway is full, and places again once one has room', () => {
+    const list = [gw('a', { assigned: 40, capacity: 40 }), gw('b', { assigned: 40, capacity: 40 })];
+    expect(pickLeastLoaded(list)).toBeUndefined();
+    list[1]!.assigned = 39;
+    expect(pickLeastLoaded(list)?.id).toBe('b');
+  });
+
+  it('holds exactly capacity x gateways rooms when filled one by one', () => {
+    const list = [gw('a', { capacity: 40 }), gw('b', { capacity: 40 })];
+    let placed = 0;
+    for (let picked = pickLeastLoaded(list); picked; picked = pickLeastLoaded(list)) {
+      picked.assigned += 1;
+      placed += 1;
+    }
+    expect(placed).toBe(80);
+    expect(hasRoomFor(list[0]!)).toBe(false);
   });
 });
 

@@ -10,18 +10,29 @@ export interface GatewayInfo {
   connections: number;
   /** Rooms the scheduler has assigned to it (moves ahead of heartbeats, so runs of new rooms spread). */
   assigned: number;
+  /** Rooms it may hold at most (MAX_ROOMS_PER_GATEWAY, from its heartbeat). */
+  capacity: number;
   lastSeenAt: string | null;
 }
 
 /**
- * Least-loaded placement: among live, non-draining gateways, the one with the fewest assigned
- * rooms, ties broken by fewest connections, then by id so the choice is deterministic.
- * Pure, so the policy is swappable and unit-tested without Redis.
+ * Whether the gateway may take one more room: neither the scheduler's count (ahead of
+ * heartbeats) nor the gateway's own (rooms it loaded without a fresh assignment, e.g. under
+ * the static scheduler) has reached its capacity.
+ */
+export function hasRoomFor(gw: GatewayInfo): boolean {
+  return Math.max(gw.assigned, gw.rooms) < gw.capacity;
+}
+
+/**
+ * Least-loaded placement: among live, non-draining gateways with room to spare, the one with
+ * the fewest assigned rooms, ties broken by fewest connections, then by id so the choice is
+ * deterministic. Pure, so the policy is swappable and unit-tested without Redis.
  */
 export function pickLeastLoaded(gateways: readonly GatewayInfo[]): GatewayInfo | undefined {
   let best: GatewayInfo | undefined;
   for (const gw of gateways) {
-    if (gw.status !== 'active') continue;
+    if (gw.status !== 'active' || !hasRoomFor(gw)) continue;
     if (
       !best ||
       gw.assigned < best.assigned ||

@@ -28,7 +28,7 @@ function roomId(): string {
 }
 
 function hb(id: string, over: Partial<Heartbeat> = {}): Heartbeat {
-  return { id, url: `http://127.0.0.1:9/${id}`, status: 'active', rooms: 3, connections: 7, ...over };
+  return { id, url: `http://127.0.0.1:9/${id}`, status: 'active', rooms: 3, connections: 7, capacity: 100, ...over };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -46,7 +46,7 @@ afterAll(async () => {
   for (const id of createdGateways) {
     pipeline.del(keys.gateway(id));
     pipeline.zrem(keys.gatewayIndex, id);
-    pipeline.hdel(keys.gatewayAssigned, id);
+    pipeline.del(keys.gatewayRooms(id), keys.gatewayRevoked(id));
   }
   for (const id of createdRooms) pipeline.del(keys.roomOwner(id));
   await pipeline.exec();
@@ -60,7 +60,7 @@ describe(GatewayRegistry.name, () => {
     await registry.heartbeat(hb(id, { rooms: 4, connections: 12 }));
 
     const listed = (await registry.list()).find((g) => g.id === id);
-    expect(listed).toMatchObject({ id, url: `http://127.0.0.1:9/${id}`, status: 'active', rooms: 4, connections: 12, assigned: 0 });
+    expect(listed).toMatchObject({ id, url: `http://127.0.0.1:9/${id}`, status: 'active', rooms: 4, connections: 12, assigned: 0, capacity: 100 });
     expect(Number.isNaN(Date.parse(listed!.lastSeenAt!))).toBe(false);
     expect(await registry.get(id)).toEqual(listed);
   });
@@ -117,7 +117,7 @@ describe(GatewayRegistry.name, () => {
 });
 
 describe(RoomOwnership.name, () => {
-  const assignedOf = async (id: string) => Number((await redis.hget(keys.gatewayAssigned, id)) ?? 0);
+  const assignedOf = (id: string) => redis.zcard(keys.gatewayRooms(id));
 
   it('assigns an unassigned room and counts it', async () => {
     const ownership = new RoomOwnership(redis);
@@ -186,5 +186,57 @@ describe(RoomOwnership.name, () => {
     const room = roomId();
     expect(await ownership.assign(room, a, b)).toBe(b);
     expect(await ownership.ownerOf(room)).toBe(b);
+  });
+
+  it('tells the previous owner, and only it, that a room moved away', async () => {
+    const ownership = new RoomOwnership(redis);
+    const a = gatewayId('rev-a');
+    const b = gatewayId('rev-b');
+    const moved = roomId();
+    const kept = roomId();
+    await ownership.assign(moved, null, a);
+    await ownership.assign(kept, null, a);
+    expect(await ownership.takeRevoked(a)).toEqual([]);
+
+    await ownership.assign(moved, a, b);
+
+    expect(await ownership.takeRevoked(b)).toEqual([]);
+    expect(await ownership.takeRevoked(a)).toEqual([moved]);
+    // Taken once: the notice is not repeated.
+    expect(await ownership.takeRevoked(a)).toEqual([]);
+  });
+
+  it('releases only for the current owner, dropping the room from its count', async () => {
+    const ownership = new RoomOwnership(redis);
+    const a = gatewayId('rel-a');
+    const b = gatewayId('rel-b');
+    const room = roomId();
+    await ownership.assign(room, null, a);
+
+    expect(await ownership.release(room, b)).toBe(false);
+    expect(await ownership.ownerOf(room)).toBe(a);
+
+    expect(await ownership.release(room, a)).toBe(true);
+    expect(await ownership.ownerOf(room)).toBeNull();
+    expect(await assignedOf(a)).toBe(0);
+  });
+
+  it('lists assignments no load followed as stale, loaded rooms never, and all of them again after a restart', async () => {
+    const ownership = new RoomOwnership(redis);
+    const a = gatewayId('stale-a');
+    const loaded = roomId();
+    const orphan = roomId();
+    await ownership.assign(loaded, null, a);
+    await ownership.assign(orphan, null, a);
+    await ownership.markLoaded(loaded, a);
+    // markLoaded of a room not assigned here adds nothing.
+    await ownership.markLoaded(roomId(), a);
+
+    expect(await ownership.staleAssignments(a, Date.now() - 60_000)).toEqual([]);
+    expect(await ownership.staleAssignments(a, Date.now() + 1)).toEqual([orphan]);
+    expect(await assignedOf(a)).toBe(2);
+
+    await ownership.forgetLoaded(a);
+    expect((await ownership.staleAssignments(a, 0)).sort()).toEqual([loaded, orphan].sort());
   });
 });

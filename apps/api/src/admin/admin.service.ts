@@ -10,7 +10,7 @@ export interface AdminRoomView {
   snapshot: { seq: number; createdAt: string; bytes: number } | null;
 }
 
-export type GatewayView = Omit<GatewayInfo, 'assigned'>;
+export type GatewayView = Omit<GatewayInfo, 'assigned' | 'capacity'>;
 
 /** Where rooms live and how far their snapshots are: the operator's view. */
 @Injectable()
@@ -45,11 +45,11 @@ export class AdminService {
       await this.gateways.requestDrain(id);
       gateway.status = 'draining';
     }
-    const { assigned: _assigned, ...view } = gateway;
+    const { assigned: _assigned, capacity: _capacity, ...view } = gateway;
     return view;
   }
 
   async listGateways(): Promise<GatewayView[]> {
-    return (await this.gateways.list()).map(({ assigned: _assigned, ...view }) => view);
+    return (await this.gateways.list()).map(({ assigned: _assigned, capacity: _capacity, ...view }) => view);
   }
 }

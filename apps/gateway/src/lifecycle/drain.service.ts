@@ -65,7 +65,7 @@ export class DrainService {
         // failed during this drain: the log is the truth, and a drain with S3 down must not take
         // rooms x attempts x timeouts. Those rooms resume from their last periodic snapshot.
         const attempts = this.snapshotFailures > 0 ? 0 : 1;
-        const snapshot = await actor.retire(() => this.ownership.release(actor.roomId, this.gatewayId).then(() => undefined), attempts);
+        const snapshot = await actor.retire(() => this.ownership.release(actor.roomId, this.gatewayId).then(() => undefined), { snapshotAttempts: attempts });
         if (snapshot === 'failed') this.snapshotFailures += 1;
         this.progress.handedOver += 1;
         this.progress.perRoomMs.push(Date.now() - started);

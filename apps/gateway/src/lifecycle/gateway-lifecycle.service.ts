@@ -10,13 +10,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../../libs/config/src';
 import { Database } from '../../../../libs/persistence/src';
-import { GatewayRegistry } from '../../../../libs/routing/src';
+import { GatewayRegistry, RoomOwnership } from '../../../../libs/routing/src';
 import { ensureBucket } from '../../../../libs/storage/src';
 import { RoomRegistry } from '../rooms/room.registry';
 import { SocketRoomChannel } from '../transport/socket-room.channel';
 import { CONFIG, REDIS } from '../tokens';
 import { DrainService } from './drain.service';
 import { OwnershipWatcher } from './ownership.watcher';
+import { RoomHibernator } from './room.hibernator';
 import { SnapshotScheduler } from './snapshot.scheduler';
 
 /** Heartbeat period; the registration's TTL (GATEWAY_TTL_SECONDS) spans several of them. */
@@ -42,6 +43,8 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
     private readonly watcher: OwnershipWatcher,
     private readonly drainer: DrainService,
     private readonly s3: S3Client,
+    private readonly ownership: RoomOwnership,
+    private readonly hibernator: RoomHibernator,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -50,11 +53,15 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
       this.logger.warn(`S3 bucket "${this.config.s3.bucket}" not reachable yet: ${(err as Error).message}`),
     );
     await this.registry.clearDrainRequest(this.config.gatewayId!).catch(() => undefined);
+    // A (re)started gateway holds no room: rooms still assigned to it from a previous life are
+    // handed back unless a client comes for them, so they do not hold its capacity forever.
+    await this.ownership.forgetLoaded(this.config.gatewayId!).catch(() => undefined);
     await this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), HEARTBEAT_MS);
     this.heartbeatTimer.unref();
     this.snapshots.start();
     this.watcher.start();
+    this.hibernator.start();
   }
 
   /** SIGTERM / SIGINT: hand every room over while sockets are still open. */
@@ -65,6 +72,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationShutdown(): Promise<void> {
     this.snapshots.stop();
     this.watcher.stop();
+    this.hibernator.stop();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.registry.deregister(this.config.gatewayId!).catch(() => undefined);
     this.redis.disconnect();
@@ -94,6 +102,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
         status: this.drainer.isDraining ? 'draining' : 'active',
         rooms: this.rooms.size,
         connections: this.channel.connectionCount(),
+        capacity: this.config.maxRoomsPerGateway,
       });
     } catch (err) {
       this.logger.warn(`heartbeat failed: ${(err as Error).message}`);

@@ -17,6 +17,7 @@ import {
 import type { Principal } from '../../../../libs/auth/src';
 import type { EventLogRepository, NewEvent, RoomRepository } from '../../../../libs/persistence/src';
 import type { CommitFailure, CommitTarget, GroupCommitWriter } from './group-commit.writer';
+import { RecentEvents } from './recent-events';
 
 /** Where a room's events and notices go: the transport's broadcast to the room's sockets. */
 export interface RoomChannel {
@@ -65,8 +66,21 @@ const REPLAY_PAGE = 5_000;
  * SNAPSHOT_EVERY_EVENTS takes far less than an unresponsive S3 endpoint's timeouts.
  */
 const SNAPSHOT_LOAD_BUDGET_MS = 3_000;
-/** Committed envelopes kept to bridge a join's history read and its subscription. */
-const RECENT_RING = 512;
+
+/** How a retire (drain or idle unload) ended; `busy`: the room was in use again and stays. */
+export type RetireOutcome = 'saved' | 'stale' | 'skipped' | 'failed' | 'busy';
+
+export interface RetireOptions {
+  /** Attempts at the final snapshot (0: none). Default 3. */
+  snapshotAttempts?: number;
+  /** What the room's sockets are told. Default `drain`. */
+  reason?: MovedReason;
+  /**
+   * Checked once the retire's turn comes, after every earlier command: false keeps the room
+   * (an idle unload that a new socket or command overtook).
+   */
+  onlyIf?: () => boolean;
+}
 
 /**
  * One room on its owning gateway: the only writer of the room's log. Commands run one at a time
@@ -79,8 +93,11 @@ export class RoomActor implements CommitTarget {
   private state: RoomState;
   private readonly pending: PendingEvent[] = [];
   private readonly pendingByKey = new Map<string, PendingEvent>();
-  private readonly recent: EventEnvelope[] = [];
+  /** Committed envelopes kept to bridge a join's history read and its subscription. */
+  private readonly recent = new RecentEvents();
   private chain: Promise<unknown> = Promise.resolve();
+  /** Commands queued or running (not counting commits in flight, which `pending` holds). */
+  private commandsInFlight = 0;
   private needsResync = false;
   private lost = false;
   /** Seq and time of the last snapshot known to be stored (or the load point). */
@@ -134,6 +151,11 @@ export class RoomActor implements CommitTarget {
     return this.lost;
   }
 
+  /** Nothing queued, running or being committed: the room may hibernate if no socket holds it. */
+  get isIdle(): boolean {
+    return !this.lost && this.commandsInFlight === 0 && this.pending.length === 0;
+  }
+
   /** Events committed since the last stored snapshot. */
   get unsnapshotted(): number {
     return this.state.headSeq - this.lastSnapshotSeq;
@@ -158,16 +180,23 @@ export class RoomActor implements CommitTarget {
   }
 
   /**
-   * Hands the room over (drain, shutdown) as one command of the room: commands that arrive
-   * meanwhile queue behind it and are then refused with `room_moved`, after the clients got the
-   * `room:moved` notice. It waits for in-flight commits, writes a final snapshot (best effort:
-   * the log is the truth), runs `beforeRelease` (ownership release) and gives the room up.
+   * Hands the room over (drain, shutdown, idle unload) as one command of the room: commands
+   * that arrive meanwhile queue behind it and are then refused with `room_moved`, after the
+   * clients got the `room:moved` notice. It waits for in-flight commits, writes a final snapshot
+   * when the log has a tail beyond the last one (best effort: the log is the truth), runs
+   * `beforeRelease` (ownership release) and gives the room up.
    */
-  async retire(beforeRelease: () => Promise<void>, snapshotAttempts = 3): Promise<'saved' | 'stale' | 'skipped' | 'failed'> {
-    let snapshot: 'saved' | 'stale' | 'skipped' | 'failed' = 'skipped';
+  async retire(beforeRelease: () => Promise<void>, options: RetireOptions = {}): Promise<RetireOutcome> {
+    const { snapshotAttempts = 3, reason = 'drain', onlyIf } = options;
+    let snapshot: RetireOutcome = 'skipped';
     await this.serially(async () => {
+      // This command counts itself: anything else queued or committing means the room is in use.
+      if (onlyIf && (this.commandsInFlight > 1 || this.pending.length > 0 || !onlyIf())) {
+        snapshot = 'busy';
+        return;
+      }
       await Promise.allSettled(this.pending.map((p) => p.promise));
-      for (let attempt = 1; attempt <= snapshotAttempts && !this.lost; attempt++) {
+      for (let attempt = 1; attempt <= snapshotAttempts && !this.lost && this.unsnapshotted > 0; attempt++) {
         try {
           snapshot = await this.snapshot();
           break;
@@ -177,7 +206,7 @@ export class RoomActor implements CommitTarget {
         }
       }
       await beforeRelease().catch(() => undefined);
-      this.loseRoom('drain');
+      this.loseRoom(reason);
     }).catch(() => undefined);
     return snapshot;
   }
@@ -233,8 +262,8 @@ export class RoomActor implements CommitTarget {
       }
       // Commits that landed while history was read are bridged from memory.
       if (!hasMore && this.state.headSeq > head) {
-        if ((this.recent[0]?.seq ?? Infinity) > head + 1) hasMore = true;
-        else for (const envelope of this.recent) if (envelope.seq > head) events.push(envelope);
+        if ((this.recent.oldestSeq ?? Infinity) > head + 1) hasMore = true;
+        else events.push(...this.recent.after(head));
       }
       subscribe();
       return { ok: true as const, room: { id: this.roomId, name: this.state.name, headSeq: this.state.headSeq }, events, hasMore };
@@ -318,6 +347,7 @@ export class RoomActor implements CommitTarget {
 
   /** Runs `command` after every earlier command of this room, resyncing first if needed. */
   private serially<T>(command: () => Promise<T>): Promise<T> {
+    this.commandsInFlight += 1;
     const run = this.chain.then(async () => {
       if (this.lost) throw new DomainError('room_moved', 'this room moved to another gateway');
       if (this.needsResync) await this.resync();
@@ -325,10 +355,10 @@ export class RoomActor implements CommitTarget {
     });
     // The chain waits for seq assignment only, never for a commit: write commands hand back
     // their commit promise wrapped in an object, so `run` settles as soon as the event is queued.
-    this.chain = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    const settled = () => {
+      this.commandsInFlight -= 1;
+    };
+    this.chain = run.then(settled, settled);
     return run;
   }
 
@@ -380,7 +410,6 @@ export class RoomActor implements CommitTarget {
   private commitLocally(envelope: EventEnvelope): void {
     applyEvent(this.state, envelope);
     this.recent.push(envelope);
-    if (this.recent.length > RECENT_RING) this.recent.shift();
     this.deps.channel.event(envelope);
   }
 
@@ -417,7 +446,6 @@ export class RoomActor implements CommitTarget {
         else {
           applyEvent(this.state, envelope);
           this.recent.push(envelope);
-          if (this.recent.length > RECENT_RING) this.recent.shift();
         }
       }
     }

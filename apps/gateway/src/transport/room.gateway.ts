@@ -20,6 +20,7 @@ import {
   type JoinAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
+import { RoomHibernator } from '../lifecycle/room.hibernator';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
@@ -53,6 +54,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly channel: SocketRoomChannel,
     @Inject(OWNERSHIP) private readonly ownership: OwnershipCheck,
     private readonly drainer: DrainService,
+    private readonly hibernator: RoomHibernator,
   ) {
     const rate = config.rateLimitMsgPerSec;
     this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
@@ -84,10 +86,14 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     if (!actor) throw new DomainError('unauthorized', 'unknown room');
     socket.data = { user, roomId: user.roomId, joined: false };
     await socket.join(connectedRoom(user.roomId));
+    // Lost (idle unload, failover) between the load and the join: its `room:moved` went out
+    // before this socket could hear it, so refuse the handshake; the client asks the API again.
+    if (actor.isLost) throw new DomainError('room_moved', 'the room moved while connecting; reconnect through the API');
   }
 
   handleDisconnect(socket: RoomSocket): void {
     const data = socket.data;
+    if (data?.roomId) this.hibernator.touch(data.roomId);
     if (!data?.joined) return;
     if (this.presence.leave(data.roomId, data.user.id)) this.broadcastPresence(data.roomId);
   }

@@ -20,6 +20,11 @@ export class SocketRoomChannel implements RoomChannel {
     return this.server?.engine.clientsCount ?? 0;
   }
 
+  /** Sockets connected for the room on this gateway, joined or not (0 before the server exists). */
+  socketsIn(roomId: string): number {
+    return this.server?.sockets.adapter.rooms.get(connectedRoom(roomId))?.size ?? 0;
+  }
+
   event(envelope: EventEnvelope): void {
     this.server?.to(joinedRoom(envelope.roomId)).emit('room:event', envelope);
   }

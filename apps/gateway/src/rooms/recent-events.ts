@@ -1,0 +1,67 @@
+import type { EventEnvelope } from '../../../../libs/domain/src';
+
+/** Most committed envelopes the ring keeps, whatever their size. */
+export const RECENT_MAX_EVENTS = 512;
+/** Most bytes (estimated) the ring keeps: 512 messages of 4000 characters would be ~4 MB a room. */
+export const RECENT_MAX_BYTES = 256 * 1024;
+
+/** Fixed overhead of an envelope in memory (object, ids, ts, type), bytes, a rough upper estimate. */
+const ENVELOPE_OVERHEAD_BYTES = 300;
+
+/**
+ * A cheap upper estimate of an envelope's heap size: strings are counted at two bytes a
+ * character, the fixed fields at a flat overhead. It runs on every commit, so it serialises
+ * nothing.
+ */
+export function estimateEnvelopeBytes(envelope: EventEnvelope): number {
+  const text = (envelope.data as { text?: unknown } | null)?.text;
+  return ENVELOPE_OVERHEAD_BYTES + (typeof text === 'string' ? text.length * 2 : 0) + (envelope.clientMsgId?.length ?? 0) * 2;
+}
+
+/**
+ * The room's most recent committed envelopes, oldest first, bounded both in count and in bytes,
+ * so a room of long messages costs no more memory than a room of short ones. Joins use it to
+ * bridge the history they read from the log and the live events that followed.
+ */
+export class RecentEvents {
+  private readonly items: EventEnvelope[] = [];
+  private readonly sizes: number[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEvents = RECENT_MAX_EVENTS,
+    private readonly maxBytes = RECENT_MAX_BYTES,
+  ) {}
+
+  push(envelope: EventEnvelope): void {
+    const size = estimateEnvelopeBytes(envelope);
+    this.items.push(envelope);
+    this.sizes.push(size);
+    this.bytes += size;
+    // The newest event always stays, however large: a join must be able to bridge to it.
+    while (this.items.length > 1 && (this.items.length > this.maxEvents || this.bytes > this.maxBytes)) {
+      this.items.shift();
+      this.bytes -= this.sizes.shift()!;
+    }
+  }
+
+  /** Seq of the oldest envelope held, or undefined when empty. */
+  get oldestSeq(): number | undefined {
+    return this.items[0]?.seq;
+  }
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  get estimatedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Envelopes with seq > `seq`, ascending. */
+  after(seq: number): EventEnvelope[] {
+    const out: EventEnvelope[] = [];
+    for (const envelope of this.items) if (envelope.seq > seq) out.push(envelope);
+    return out;
+  }
+}
