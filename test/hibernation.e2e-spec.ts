@@ -144,7 +144,7 @@ describe('room hibernation (e2e)', () => {
       } finally {
         client.close();
       }
-      await sleep(IDLE_MS + (round % 4) * 150 + 100);
+      await sleep(IDLE_MS - 200 + ((round * 67) % 800));
     }
     const log = await logOf(room.id);
     expect(log.map((e) => e.seq)).toEqual(Array.from({ length: log.length }, (_, i) => i + 1));
