@@ -9,8 +9,9 @@ export const CONNECTION_GRACE_MS = 2_000;
  * Node's `close()` ends idle keep-alive connections at once, but waits for every other one with
  * no deadline of its own. A connection on which no complete request has arrived yet counts as
  * active: a browser's spare socket, opened ahead of need, or a request still being received.
- * Node only drops such a connection after `headersTimeout` (60 s, checked every 30 s). One of
- * them kept the API running for more than 30 s after Ctrl-C.
+ * While the server listens Node drops such a connection after `headersTimeout`, but close()
+ * stops that check too, so from then on it is held for as long as the client keeps it: measured
+ * here, the API was still running 9 minutes after SIGTERM, holding one such connection.
  *
  * Nothing here runs at signal time: `close()` is called by Nest's HTTP adapter, and on a gateway
  * first by Socket.IO, both after the drain hooks. So sockets stay open while rooms are handed
