@@ -1,27 +1,54 @@
 #!/usr/bin/env bash
-# `npm start`: install if needed, make sure Postgres/Redis answer, build, migrate, then run the
-# local stack in the foreground: S3 store (unless S3_ENDPOINT is set), API :3000, gateways
-# gw-1 :3101 and gw-2 :3102, and the worker (when built). Output is prefixed per process.
-# Ctrl-C / SIGTERM: SIGTERM to every child (gateways drain and snapshot), wait up to
-# STOP_TIMEOUT_S (30) seconds, SIGKILL stragglers, stop S3, exit 0.
-# A child that dies on its own stops the rest and exits 1.
+# `npm start`: the local stack in the foreground, supervised the way production is.
+#
+# 1. Setup: install (npm ci) if needed, make sure Postgres/Redis answer, build, migrate.
+#    START_SKIP_SETUP=1 skips all four, for a caller that did them already (the tests).
+# 2. An S3-compatible store on S3_PORT (data in S3_DATA_DIR), unless S3_ENDPOINT is set.
+# 3. Under `concurrently`: the API on API_PORT, gateways gw-1 on GW1_PORT and gw-2 on GW2_PORT,
+#    and the worker. Output is prefixed per process: [api], [gw-1], [gw-2], [worker].
+#
+# A process that exits on its own (a crash, kill -9) is restarted after 1 s, 2 s, 4 s, ...
+# (doubling with each exit of that process), as Kubernetes restarts a pod; the others keep serving.
+#
+# Ctrl-C or SIGTERM: every process gets SIGINT, the gateways drain (rooms handed over, final
+# snapshots written), the S3 store stops last, exit 0. What still runs after STOP_TIMEOUT_S is
+# killed (exit 1). Two quirks of concurrently 9 are handled here:
+# - After SIGTERM it restarts a process that exits non-zero, and then waits for it forever.
+#   After SIGINT it counts every exit as a clean stop, so SIGTERM is passed on as SIGINT.
+# - A restart it had scheduled before the signal (a crash just before Ctrl-C) still happens.
+#   Such a process gets its own SIGINT, and once no process is left, concurrently is ended
+#   instead of waiting out the backoff.
+# The S3 store runs in its own process group: a terminal's Ctrl-C signals the whole foreground
+# group, and the store must outlive the gateways' final snapshots.
+#
+# Environment: DATABASE_URL, REDIS_URL (local defaults), JWT_SECRET (a development default
+# outside production), API_PORT (3000), GW1_PORT (3101), GW2_PORT (3102), S3_PORT (4569),
+# S3_DATA_DIR (.data/s3), START_SKIP_SETUP, STOP_TIMEOUT_S (12); everything else reaches the
+# processes as it is (GATEWAY_TTL_SECONDS, LOG_LEVEL, ...).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$PWD
-STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-30}
+API_PORT=${API_PORT:-3000}
+GW1_PORT=${GW1_PORT:-3101}
+GW2_PORT=${GW2_PORT:-3102}
+STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-12}
 
 say() { echo "start: $*" >&2; }
-
-# ---- 1. dependencies, services, build, migrations ------------------------------------------
-bash scripts/ensure-deps.sh
+alive() { kill -0 "$1" 2>/dev/null; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 export DATABASE_URL=${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/durable_rooms}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 
-bash scripts/ensure-services.sh
-npm run build
-npm run db:migrate
+# ---- 1. setup ------------------------------------------------------------------------------
+if [[ ${START_SKIP_SETUP:-} == 1 ]]; then
+  say "START_SKIP_SETUP=1: no install, service check, build or migration"
+else
+  bash scripts/ensure-deps.sh
+  bash scripts/ensure-services.sh
+  npm run build
+  npm run db:migrate
+fi
 
 if [[ -z ${JWT_SECRET:-} ]]; then
   if [[ ${NODE_ENV:-} == production ]]; then
@@ -32,113 +59,43 @@ if [[ -z ${JWT_SECRET:-} ]]; then
   say "warning: JWT_SECRET not set, using a development default (never use it in production)"
 fi
 
-# ---- 2. process management ---------------------------------------------------------------
-NAMES=() PIDS=()
+for entry in dist/apps/api/src/main.js dist/apps/gateway/src/main.js dist/apps/worker/src/main.js; do
+  [[ -f $entry ]] || { say "$entry not found: run \`npm run build\`"; exit 1; }
+done
+for port in "$API_PORT" "$GW1_PORT" "$GW2_PORT"; do
+  if port_taken "$port"; then
+    say "port $port is already in use: stop whatever listens there, or set API_PORT / GW1_PORT / GW2_PORT"
+    exit 1
+  fi
+done
+
+# ---- 2. S3 store ---------------------------------------------------------------------------
 S3_PID=''
-STOPPING=''
-
-have_setsid=''
-command -v setsid >/dev/null 2>&1 && have_setsid=1
-
-# spawn NAME cmd... : runs cmd in its own session (so a terminal Ctrl-C reaches only this
-# script, which then sends exactly one SIGTERM), output prefixed with [NAME], line-buffered.
-# The prefixer ignores INT/TERM and ends at EOF, so late shutdown logs are not lost.
-SPAWNED_PID=''
-spawn() {
-  local name=$1
-  shift
-  if [[ -n $have_setsid ]]; then
-    setsid "$@" > >(trap '' INT TERM; exec awk -v p="[$name] " '{ print p $0; fflush() }') 2>&1 &
-  else
-    "$@" > >(trap '' INT TERM; exec awk -v p="[$name] " '{ print p $0; fflush() }') 2>&1 &
-  fi
-  SPAWNED_PID=$!
+stop_s3() {
+  [[ -n $S3_PID ]] && alive "$S3_PID" || return 0
+  kill -TERM "$S3_PID" 2>/dev/null || true
+  local deadline=$((SECONDS + 5))
+  while alive "$S3_PID" && ((SECONDS < deadline)); do sleep 0.1; done
+  alive "$S3_PID" && kill -KILL "$S3_PID" 2>/dev/null
+  wait "$S3_PID" 2>/dev/null || true
 }
+trap stop_s3 EXIT
 
-alive() { kill -0 "$1" 2>/dev/null; }
-
-# wait_pids TIMEOUT pid... : returns when all are gone or TIMEOUT seconds passed
-wait_pids() {
-  local timeout=$1 p any
-  shift
-  local deadline=$((SECONDS + timeout))
-  while ((SECONDS < deadline)); do
-    any=''
-    for p in "$@"; do alive "$p" && any=1; done
-    [[ -z $any ]] && return 0
-    sleep 0.25
-  done
-  return 1
-}
-
-stop_all() { # stops app children, then S3; never touches other processes
-  local i p live=()
-  for i in "${!PIDS[@]}"; do
-    p=${PIDS[$i]}
-    if alive "$p"; then
-      kill -TERM "$p" 2>/dev/null || true
-      live+=("$p")
-    fi
-  done
-  if ((${#live[@]})); then
-    say "sent SIGTERM to ${#live[@]} process(es), waiting up to ${STOP_TIMEOUT_S}s for them to drain"
-    if ! wait_pids "$STOP_TIMEOUT_S" "${live[@]}"; then
-      for i in "${!PIDS[@]}"; do
-        p=${PIDS[$i]}
-        if alive "$p"; then
-          say "${NAMES[$i]} (pid $p) still running after ${STOP_TIMEOUT_S}s: SIGKILL"
-          kill -KILL "$p" 2>/dev/null || true
-        fi
-      done
-    fi
-  fi
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [[ -n $S3_PID ]] && alive "$S3_PID"; then
-    kill -TERM "$S3_PID" 2>/dev/null || true
-    wait_pids 10 "$S3_PID" || kill -KILL "$S3_PID" 2>/dev/null || true
-    wait "$S3_PID" 2>/dev/null || true
-  fi
-  sleep 0.2 # let the prefixers flush the last lines
-}
-
-on_signal() {
-  [[ -n $STOPPING ]] && return 0 # npm forwards the terminal's SIGINT too: handle once
-  STOPPING=1
-  say "$1 received: stopping the stack"
-  stop_all
-  say "stopped"
-  exit 0
-}
-trap 'on_signal SIGINT' INT
-trap 'on_signal SIGTERM' TERM
-# if this script fails before the monitor loop, do not leave children behind
-trap '[[ -n $STOPPING ]] || { STOPPING=1; stop_all; }' EXIT
-
-entry() { # first existing file among the arguments
-  local f
-  for f in "$@"; do
-    if [[ -f $f ]]; then
-      echo "$f"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# ---- 3. S3 store ---------------------------------------------------------------------------
 if [[ -z ${S3_ENDPOINT:-} ]]; then
   S3_PORT=${S3_PORT:-4569}
   export S3_BUCKET=${S3_BUCKET:-durable-rooms}
-  if (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; then
+  if port_taken "$S3_PORT"; then
     say "port $S3_PORT is already in use: stop whatever listens there, or set S3_PORT (or S3_ENDPOINT for an external store)"
     exit 1
   fi
-  spawn s3 node scripts/s3-server.mjs --port "$S3_PORT"
-  S3_PID=$SPAWNED_PID
+  set -m # its own process group (see the header)
+  node scripts/s3-server.mjs --port "$S3_PORT" --dir "${S3_DATA_DIR:-.data/s3}" --bucket "$S3_BUCKET" &
+  S3_PID=$!
+  set +m
   deadline=$((SECONDS + 20))
-  until (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; do
+  until port_taken "$S3_PORT"; do
     if ! alive "$S3_PID" || ((SECONDS >= deadline)); then
-      say "the S3 server did not start on 127.0.0.1:$S3_PORT (port in use? set S3_PORT, or S3_ENDPOINT for an external store)"
+      say "the S3 store did not start on 127.0.0.1:$S3_PORT (set S3_PORT, or S3_ENDPOINT for an external store)"
       exit 1
     fi
     sleep 0.2
@@ -150,66 +107,77 @@ if [[ -z ${S3_ENDPOINT:-} ]]; then
   export S3_REGION=${S3_REGION:-us-east-1}
 fi
 
-# ---- 4. apps -------------------------------------------------------------------------------
-API_MAIN=$(entry dist/apps/api/src/main.js dist/apps/api/main.js) || { say "dist/apps/api/src/main.js not found after the build"; exit 1; }
-GW_MAIN=$(entry dist/apps/gateway/src/main.js dist/apps/gateway/main.js) || { say "dist/apps/gateway/src/main.js not found after the build"; exit 1; }
-WORKER_MAIN=$(entry dist/apps/worker/src/main.js dist/apps/worker/main.js) || WORKER_MAIN=''
-
-start_app() { # NAME env... -- cmd...
-  local name=$1
-  shift
-  local envs=()
-  while [[ $1 != -- ]]; do
-    envs+=("$1")
-    shift
-  done
-  shift
-  spawn "$name" env "${envs[@]}" "$@"
-  NAMES+=("$name")
-  PIDS+=("$SPAWNED_PID")
+# ---- 3. supervised processes ---------------------------------------------------------------
+gateway() { # ID PORT: the command line of one gateway
+  echo "PORT=$2 GATEWAY_ID=$1 GATEWAY_PUBLIC_URL=http://127.0.0.1:$2 exec node dist/apps/gateway/src/main.js"
 }
+# `exec`: the supervised process is node itself, so signals and kill -9 reach it, not a shell.
+node_modules/.bin/concurrently --names api,gw-1,gw-2,worker --prefix name \
+  --restart-tries -1 --restart-after exponential \
+  "PORT=$API_PORT exec node dist/apps/api/src/main.js" \
+  "$(gateway gw-1 "$GW1_PORT")" \
+  "$(gateway gw-2 "$GW2_PORT")" \
+  "exec node dist/apps/worker/src/main.js" &
+SUPERVISOR=$!
+say "api http://127.0.0.1:$API_PORT  gateways http://127.0.0.1:$GW1_PORT http://127.0.0.1:$GW2_PORT  s3 ${S3_ENDPOINT}  (Ctrl-C to stop)"
+say "supervisor pid $SUPERVISOR${S3_PID:+, s3 pid $S3_PID}"
 
-start_app api PORT=3000 -- node "$API_MAIN"
-start_app gw-1 PORT=3101 GATEWAY_ID=gw-1 GATEWAY_PUBLIC_URL=http://127.0.0.1:3101 -- node "$GW_MAIN"
-start_app gw-2 PORT=3102 GATEWAY_ID=gw-2 GATEWAY_PUBLIC_URL=http://127.0.0.1:3102 -- node "$GW_MAIN"
-if [[ -n $WORKER_MAIN ]]; then
-  start_app worker -- node "$WORKER_MAIN"
-else
-  say "no worker build found (dist/apps/worker/src/main.js): running without the worker"
-fi
+children() { pgrep -P "$SUPERVISOR" 2>/dev/null || true; }
 
-say "api http://127.0.0.1:3000  gateways http://127.0.0.1:3101 http://127.0.0.1:3102  s3 ${S3_ENDPOINT}  (Ctrl-C to stop)"
-say "pids: $(for i in "${!PIDS[@]}"; do printf '%s=%s ' "${NAMES[$i]}" "${PIDS[$i]}"; done)${S3_PID:+s3=$S3_PID}"
-
-# ---- 5. monitor ----------------------------------------------------------------------------
-while :; do
-  dead=''
-  for i in "${!PIDS[@]}"; do
-    if ! alive "${PIDS[$i]}"; then
-      dead=$i
+STOPPING=''
+stop() { # REASON [EXIT_CODE]
+  [[ -n $STOPPING ]] && return 0 # a terminal and npm both deliver Ctrl-C: handle it once
+  STOPPING=1
+  say "$1: stopping (gateways drain first)"
+  local signalled deadline idle_since='' code=${2:-0} p
+  signalled=" $(children | tr '\n' ' ') "
+  kill -INT "$SUPERVISOR" 2>/dev/null || true
+  deadline=$((SECONDS + STOP_TIMEOUT_S))
+  while alive "$SUPERVISOR"; do
+    local running
+    running=$(children)
+    for p in $running; do # restarted after the stop began: concurrently never signals it
+      if [[ $signalled != *" $p "* ]]; then
+        kill -INT "$p" 2>/dev/null || true
+        signalled="$signalled$p "
+      fi
+    done
+    if [[ -z $running ]]; then
+      # Nothing of ours runs: concurrently only waits out a restart it had scheduled.
+      [[ -n $idle_since ]] || idle_since=$SECONDS
+      if ((SECONDS - idle_since >= 2)); then
+        kill -KILL "$SUPERVISOR" 2>/dev/null || true
+        break
+      fi
+    fi
+    if ((SECONDS >= deadline)); then
+      say "still running after ${STOP_TIMEOUT_S}s, killed: $(echo $running)"
+      for p in $running; do kill -KILL "$p" 2>/dev/null || true; done
+      kill -KILL "$SUPERVISOR" 2>/dev/null || true
+      code=1
       break
     fi
+    sleep 0.2
   done
-  if [[ -z $dead && -n $S3_PID ]] && ! alive "$S3_PID"; then dead=s3; fi
-  if [[ -n $dead ]]; then
-    [[ -n $STOPPING ]] && exit 0
-    STOPPING=1
-    if [[ $dead == s3 ]]; then
-      name=s3 pid=$S3_PID
-    else
-      name=${NAMES[$dead]} pid=${PIDS[$dead]}
-    fi
-    code=0
-    wait "$pid" 2>/dev/null || code=$?
-    say "$name (pid $pid) exited unexpectedly with code $code: stopping the rest"
-    stop_all
-    exit 1
+  wait "$SUPERVISOR" 2>/dev/null || true
+  stop_s3
+  kill "${NAP:-}" 2>/dev/null || true # the main loop's sleep: leave nothing behind
+  say "stopped"
+  exit "$code"
+}
+trap 'stop SIGINT' INT
+trap 'stop SIGTERM' TERM
+
+# Wake up often enough to notice the S3 store dying; `sleep & wait` lets a signal in at once.
+while alive "$SUPERVISOR"; do
+  if [[ -n $S3_PID ]] && ! alive "$S3_PID"; then
+    stop 'the S3 store exited' 1
   fi
-  # `wait -n` returns as soon as any child exits (or a signal arrives); the timeout-free
-  # fallback for older bash is a short sleep.
-  if ((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 3))); then
-    wait -n 2>/dev/null || true
-  else
-    sleep 1
-  fi
+  sleep 1 &
+  NAP=$!
+  wait "$NAP" 2>/dev/null || true
 done
+code=0
+wait "$SUPERVISOR" || code=$?
+say "every process exited on its own (code $code)"
+exit "$code"

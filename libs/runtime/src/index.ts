@@ -1,3 +1,4 @@
 export * from './health.controller';
 export * from './tokens';
 export * from './shutdown';
+export * from './http-connections';
