@@ -7,13 +7,19 @@
  * acknowledged, and each room's log in Postgres is exactly its acknowledged messages.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Pool } from 'pg';
+import type { Browser } from 'playwright-core';
 import { ApiClient, openSocket, RoomMember, type ChatSocket } from './support/client';
 import { reportFigure } from './support/figures';
 import { baseEnv, waitFor } from './support/processes';
 import { TestStack } from './support/stack';
 
 jest.setTimeout(180_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const browserIt = existsSync(CHROMIUM) ? it : it.skip;
+if (!existsSync(CHROMIUM)) console.warn(`poison e2e: web client test SKIPPED: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
 const ROOMS = 10;
 const LOAD_MS = 4_000;
@@ -66,12 +72,14 @@ describe('hostile input under load (e2e)', () => {
   const members: RoomMember[] = [];
 
   beforeAll(async () => {
-    stack = await TestStack.start({ name: 'poison', gateways: 2, env: { RATE_LIMIT_MSG_PER_SEC: '0', AUTH_RATE_LIMIT_PER_MIN: '0' } });
+    // The gateways reach Postgres through a proxy the web client test cuts, for `unavailable`.
+    stack = await TestStack.start({ name: 'poison', gateways: 2, pgProxy: true, env: { RATE_LIMIT_MSG_PER_SEC: '0', AUTH_RATE_LIMIT_PER_MIN: '0' } });
     api = new ApiClient(stack.apiUrl);
     pool = new Pool({ connectionString: baseEnv().DATABASE_URL, max: 2 });
   });
 
   afterAll(async () => {
+    stack?.pgProxy?.restore();
     for (const m of members) m.close();
     for (const s of sockets) s.close();
     await pool?.end();
@@ -238,5 +246,62 @@ describe('hostile input under load (e2e)', () => {
       hostileSocket: hostileAcks.length,
       hostileHttp: httpResults.length,
     });
+  });
+
+  browserIt('web client: a refused send is final and shown; an unavailable one backs off, is shown as not sent, and Retry sends it once', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await (await browser.newContext()).newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${stack.apiUrl}/`);
+      await page.fill('#auth-username', `web_${randomBytes(4).toString('hex')}`);
+      await page.fill('#auth-password', 'correct-horse-battery');
+      await page.click('#register');
+      await page.fill('#room-name-input', 'web poison');
+      await page.click('#create-room');
+      await page.waitForSelector('#conn-status:text-matches("^connected to ")');
+      const roomId = (await page.textContent('#room-id'))!;
+      const typeAndSend = async (text: string) => {
+        // fill() would type it; setting the value keeps U+0000 exactly as given.
+        await page.locator('#send-text').evaluate((input: { value: string }, value: string) => {
+          input.value = value;
+        }, text);
+        await page.click('#send');
+      };
+
+      // `invalid` is final: the message leaves the outbox and the error is shown, no resend.
+      await typeAndSend('bad \u0000 text');
+      await page.waitForSelector('#error:not([hidden])');
+      expect(await page.textContent('#error-text')).toMatch(/^invalid: text: must be valid Unicode/);
+      await waitFor('the refused message to leave the outbox', async () => (await page.locator('#messages li.pending').count()) === 0, 5_000);
+      await page.click('#error-close');
+
+      // `unavailable` (the log is unreachable): a bounded number of resends with backoff, then
+      // shown as not sent with Retry; once the log is back, Retry sends it, exactly once.
+      stack.pgProxy!.cut();
+      await typeAndSend('sent while the log is down');
+      const failed = page.locator('#messages li.pending.failed', { hasText: 'sent while the log is down' });
+      await failed.waitFor({ timeout: 40_000 });
+      expect(await failed.locator('.seq').textContent()).toBe('not sent');
+      expect(await page.textContent('#error-text')).toMatch(/^unavailable: /);
+      stack.pgProxy!.restore();
+      await failed.locator('.retry').click();
+      await page.locator('#messages li.msg[data-seq] .text', { hasText: 'sent while the log is down' }).waitFor({ timeout: 30_000 });
+      await waitFor('the outbox to empty', async () => (await page.locator('#messages li.pending').count()) === 0, 10_000);
+
+      const log = await logOf(roomId);
+      expect(log.map((e) => [e.seq, e.type, e.text])).toEqual([
+        [1, 'room.created', null],
+        [2, 'message.posted', 'sent while the log is down'],
+      ]);
+    } finally {
+      stack.pgProxy?.restore();
+      await browser.close();
+    }
   });
 });
