@@ -14,6 +14,9 @@
   const JOIN_TIMEOUT_MS = 10000;
   const ACK_TIMEOUT_MS = 15000;
   const MAX_BACKOFF_MS = 2000;
+  /** `unavailable` acks: resend after 0.5, 1, 2, 4, 8 s, then show the message as not sent. */
+  const SEND_ATTEMPTS = 6;
+  const SEND_BACKOFF_MS = 500;
 
   const state = {
     token: sessionStorage.getItem(TOKEN_KEY),
@@ -29,7 +32,7 @@
     lastSeq: 0, // highest seq applied
     oldestSeq: 0, // lowest seq held (for "load older")
     hasOlder: false,
-    pending: new Map(), // clientMsgId -> {text}: sent or queued, not acknowledged yet
+    pending: new Map(), // clientMsgId -> {text, attempts, failed}: not acknowledged yet
     presence: [],
     editing: null, // {seq, text} while a message is being edited
   };
@@ -374,16 +377,31 @@
 
   function send(text) {
     const clientMsgId = newClientMsgId();
-    state.pending.set(clientMsgId, { text });
+    state.pending.set(clientMsgId, { text, attempts: 0, failed: false });
     render();
     if (state.socket && state.joined) emitSend(state.socket, clientMsgId, text);
   }
 
+  /** After a (re)join: every message not acknowledged yet, except those the user gave up on. */
   function resendPending(socket) {
-    for (const [clientMsgId, { text }] of state.pending) emitSend(socket, clientMsgId, text);
+    for (const [clientMsgId, { text, failed }] of state.pending) if (!failed) emitSend(socket, clientMsgId, text);
   }
 
-  /** Sends (or resends, with the same clientMsgId) until acknowledged or refused for good. */
+  /** The user's "Retry" on a message shown as not sent: a fresh round of attempts. */
+  function retrySend(clientMsgId) {
+    const entry = state.pending.get(clientMsgId);
+    if (!entry) return;
+    entry.attempts = 0;
+    entry.failed = false;
+    render();
+    if (state.socket && state.joined) emitSend(state.socket, clientMsgId, entry.text);
+  }
+
+  /**
+   * Sends (or resends, with the same clientMsgId) until acknowledged or refused for good:
+   * `invalid`, `forbidden`, `not_found` (and `rate_limited`) are final, the message is dropped and
+   * the error shown; `unavailable` is retried with backoff, a bounded number of times.
+   */
   function emitSend(socket, clientMsgId, text) {
     socket.timeout(ACK_TIMEOUT_MS).emit('message:send', { clientMsgId, text }, (timeout, ack) => {
       if (!state.pending.has(clientMsgId)) return;
@@ -404,9 +422,18 @@
         return;
       }
       if (code === 'unavailable') {
+        const entry = state.pending.get(clientMsgId);
+        entry.attempts += 1;
+        if (entry.attempts >= SEND_ATTEMPTS) {
+          entry.failed = true;
+          render();
+          showError(ack.error);
+          return;
+        }
         setTimeout(() => {
-          if (state.socket === socket && state.joined && state.pending.has(clientMsgId)) emitSend(socket, clientMsgId, text);
-        }, 500);
+          const still = state.pending.get(clientMsgId);
+          if (state.socket === socket && state.joined && still && !still.failed) emitSend(socket, clientMsgId, text);
+        }, SEND_BACKOFF_MS * 2 ** (entry.attempts - 1));
         return;
       }
       state.pending.delete(clientMsgId);
@@ -557,12 +584,26 @@
         nodes.push(renderMessage(item));
       }
     }
-    for (const [clientMsgId, { text }] of state.pending) {
-      const li = el('li', 'msg own pending');
+    for (const [clientMsgId, { text, failed }] of state.pending) {
+      const li = el('li', failed ? 'msg own pending failed' : 'msg own pending');
       li.dataset.clientMsgId = clientMsgId;
       const meta = el('div', 'meta');
-      meta.append(el('span', 'author', state.user ? state.user.username : ''), el('span', 'seq', 'sending…'));
+      meta.append(el('span', 'author', state.user ? state.user.username : ''), el('span', 'seq', failed ? 'not sent' : 'sending…'));
       li.append(meta, el('div', 'text', text));
+      if (failed) {
+        const actions = el('div', 'actions');
+        const retry = el('button', 'retry link', 'Retry');
+        retry.type = 'button';
+        retry.addEventListener('click', () => retrySend(clientMsgId));
+        const discard = el('button', 'discard link', 'Discard');
+        discard.type = 'button';
+        discard.addEventListener('click', () => {
+          state.pending.delete(clientMsgId);
+          render();
+        });
+        actions.append(retry, discard);
+        li.append(actions);
+      }
       nodes.push(li);
     }
     list.replaceChildren(...nodes);

@@ -1,6 +1,8 @@
 import { parseArgs, secondsOption } from './args';
 import { UsageError } from './cli-errors';
 import { formatTable, ProgressBar } from './output';
+import { createAdminCommand } from './commands/create-admin.command';
+import { expectDomainError } from '../../../libs/domain/src/testing/expect-domain-error';
 
 describe(parseArgs.name, () => {
   it('splits positionals and --name value / --name=value options', () => {
@@ -69,5 +71,23 @@ describe(ProgressBar.name, () => {
     bar.update(4);
     bar.finish();
     expect(text()).toBe('\r[#...]  25% 1/4 events\r[####] 100% 4/4 events\n');
+  });
+});
+
+describe(createAdminCommand.name, () => {
+  it.each([
+    ['a username with U+0000', ['ad\u0000min', 'correct horse']],
+    ['a password with U+0000', ['admin', 'correct\u0000horse']],
+    ['a password with a lone surrogate', ['admin', 'correct horse \ud800']],
+  ])('refuses %s before it opens a connection', async (_label, args) => {
+    const open = jest.fn();
+    const failure = await createAdminCommand(args, open).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expectDomainError('invalid', () => {
+      throw failure;
+    });
+    expect(open).not.toHaveBeenCalled();
   });
 });

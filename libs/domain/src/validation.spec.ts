@@ -1,9 +1,69 @@
 import { expectDomainError } from './testing/expect-domain-error';
 import { DomainError } from './errors';
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
-import { parseOrThrow, schemas } from './validation';
+import { isStorableText, parseOrThrow, schemas } from './validation';
 
 const invalid = (fn: () => unknown) => expectDomainError('invalid', fn);
+
+/** Strings the log cannot hold as they are: U+0000 and every shape of lone surrogate. */
+const unstorable: Array<[string, string]> = [
+  ['U+0000', 'a\u0000b'],
+  ['a lone high surrogate', 'a\ud800b'],
+  ['a lone low surrogate', 'a\udc00b'],
+  ['a high surrogate at the end', 'ab\udbff'],
+  ['a reversed pair', '\ude00\ud83d'],
+];
+
+describe(isStorableText.name, () => {
+  it.each(unstorable)('refuses %s', (_label, value) => {
+    expect(isStorableText(value)).toBe(false);
+  });
+
+  it.each([
+    ['plain ASCII', 'hello'],
+    ['an emoji (a valid surrogate pair)', 'hi \ud83d\ude00'],
+    ['U+FFFD and U+FFFF', '\ufffd\uffff'],
+    ['other control characters', '\u0001\t\n\u001f\u007f'],
+    ['the empty string', ''],
+  ])('accepts %s', (_label, value) => {
+    expect(isStorableText(value)).toBe(true);
+  });
+});
+
+describe('the text rule on every text field', () => {
+  // Each schema with a valid payload and the string fields it has: a poisoned value in any of
+  // them is `invalid`, and the message names the field.
+  const fields: Array<[keyof typeof schemas, Record<string, unknown>, string]> = [
+    ['register', { username: 'abc', password: 'correct horse' }, 'username'],
+    ['register', { username: 'abc', password: 'correct horse' }, 'password'],
+    ['login', { username: 'abc', password: 'x' }, 'username'],
+    ['login', { username: 'abc', password: 'x' }, 'password'],
+    ['createRoom', { name: 'lobby' }, 'name'],
+    ['send', { clientMsgId: 'c-1', text: 'hello' }, 'clientMsgId'],
+    ['send', { clientMsgId: 'c-1', text: 'hello' }, 'text'],
+    ['edit', { seq: 2, text: 'hello' }, 'text'],
+  ];
+
+  describe.each(fields)('%s.%s', (schema, valid, field) => {
+    it('accepts the valid payload (with an emoji in the field)', () => {
+      const withEmoji = { ...valid, [field]: `${String(valid[field])}\ud83d\ude00` };
+      // The register username has its own character set; the emoji is for the free-text fields.
+      const payload = schema === 'register' && field === 'username' ? valid : withEmoji;
+      expect(parseOrThrow(schemas[schema], payload)).toMatchObject(payload);
+    });
+
+    it.each(unstorable)('rejects %s', (_label, bad) => {
+      const err = invalid(() => parseOrThrow(schemas[schema], { ...valid, [field]: `${String(valid[field])}${bad}` }));
+      expect(err.message).toContain(field);
+    });
+  });
+
+  it('says why a value breaks the rule', () => {
+    expect(invalid(() => parseOrThrow(schemas.send, { clientMsgId: 'c', text: 'a\u0000' })).message).toBe(
+      'text: must be valid Unicode without U+0000 or lone surrogates',
+    );
+  });
+});
 
 describe(parseOrThrow.name, () => {
   describe('send', () => {

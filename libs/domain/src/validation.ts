@@ -3,27 +3,47 @@ import { DomainError } from './errors';
 import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
 
 /**
+ * U+0000 (Postgres text and jsonb refuse it) or a lone surrogate (not Unicode at all: jsonb
+ * refuses its escape, and a text column would silently store U+FFFD instead). With the `u` flag
+ * `\p{Cs}` matches only unpaired surrogates, since a valid pair is read as one code point.
+ */
+const UNSTORABLE = /[\0\p{Cs}]/u;
+
+/** The contract's text rule: valid Unicode without U+0000, so the log can hold it as it is. */
+export function isStorableText(value: string): boolean {
+  return !UNSTORABLE.test(value);
+}
+
+/**
+ * The building block of every text field at every edge (HTTP, socket, CLI): a string that obeys
+ * the text rule. Chain length checks after it, e.g. `storableText().min(1).max(100)`.
+ */
+export function storableText() {
+  return z.string().refine(isStorableText, { message: 'must be valid Unicode without U+0000 or lone surrogates' });
+}
+
+/**
  * Edge validation schemas, pure and shared by HTTP and WebSocket handlers. Every object is
- * strict: a field the contract does not name is `invalid`.
+ * strict: a field the contract does not name is `invalid`. Every string field is a
+ * `storableText()`, so nothing the database would refuse gets past the edge.
  */
 const seq = z.number().int().min(1).max(2_147_483_647);
-const text = z.string().min(1).max(MAX_TEXT_LENGTH);
+const text = storableText().min(1).max(MAX_TEXT_LENGTH);
 
 export const schemas = {
   register: z.strictObject({
-    username: z
-      .string()
+    username: storableText()
       .min(3)
       .max(32)
       .regex(/^[a-z0-9_.-]+$/, 'username may only contain a-z, 0-9, "_", "." and "-"'),
-    password: z.string().min(8).max(128),
+    password: storableText().min(8).max(128),
   }),
   login: z.strictObject({
-    username: z.string().min(1).max(32),
-    password: z.string().min(1).max(128),
+    username: storableText().min(1).max(32),
+    password: storableText().min(1).max(128),
   }),
   createRoom: z.strictObject({
-    name: z.string().trim().min(1).max(100),
+    name: storableText().trim().min(1).max(100),
   }),
   historyQuery: z
     .strictObject({
@@ -41,7 +61,7 @@ export const schemas = {
     }),
   join: z.strictObject({ afterSeq: z.number().int().min(0).max(2_147_483_647).optional() }),
   send: z.strictObject({
-    clientMsgId: z.string().min(1).max(MAX_CLIENT_MSG_ID_LENGTH),
+    clientMsgId: storableText().min(1).max(MAX_CLIENT_MSG_ID_LENGTH),
     text,
   }),
   edit: z.strictObject({ seq, text }),

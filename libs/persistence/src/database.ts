@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { DatabaseError, Pool } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
 
 /**
@@ -52,4 +52,30 @@ export function isUuid(value: string): boolean {
 export function pgErrorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whose fault a failed statement was, for a caller that shares one statement among many parties:
+ * - `connection`: Postgres did not answer the statement itself (a socket error, a refused or
+ *   timed-out connection, a client-side query timeout), or answered that it cannot serve now:
+ *   class 08 connection exception, 53 insufficient resources, 57 operator intervention
+ *   (shutdown, a statement timeout), 58 system error, XX internal error. Nothing says the rows
+ *   were wrong, and if the link broke during COMMIT the outcome is unknown.
+ * - `data`: Postgres refused the rows themselves: class 22 data exception (e.g. U+0000 in jsonb)
+ *   or 23 integrity constraint violation (e.g. a duplicate key). The same rows fail again,
+ *   whoever sends them and with whatever else.
+ * - `statement`: any other error Postgres answered with (e.g. class 40 transaction rollback,
+ *   42 a statement it cannot run).
+ */
+export type DbFailure = 'connection' | 'data' | 'statement';
+
+const CONNECTION_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
+const DATA_CLASSES = new Set(['22', '23']);
+
+export function classifyDbError(err: unknown): DbFailure {
+  // Only an error Postgres sent has a SQLSTATE; node's socket errors have codes like EPIPE.
+  if (!(err instanceof DatabaseError) || typeof err.code !== 'string') return 'connection';
+  const sqlClass = err.code.slice(0, 2);
+  if (CONNECTION_CLASSES.has(sqlClass)) return 'connection';
+  return DATA_CLASSES.has(sqlClass) ? 'data' : 'statement';
 }

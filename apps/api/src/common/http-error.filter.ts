@@ -18,6 +18,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       return { status: httpStatusOf(exception.code), code: exception.code, message: exception.message };
     }
     if (exception instanceof HttpException) {
+      // A path parameter whose percent-encoding does not decode (e.g. the UTF-8 bytes of a lone
+      // surrogate) names no resource, like any other unknown id: 404, not 400 (CONTRACT.md).
+      if (exception.cause instanceof URIError) return { status: 404, code: 'not_found', message: 'no such resource' };
       const status = exception.getStatus();
       return { status, code: codeForStatus(status), message: exception.message };
     }

@@ -291,6 +291,12 @@ export class RoomActor implements CommitTarget {
     this.deps.writer.discard(this);
     const failed = this.pending.splice(0);
     this.pendingByKey.clear();
+    if (failure.kind === 'rejected') {
+      // Only that event's data was refused: nothing from it on was written and the lease is not
+      // in question, so the room goes on from its head without a resync.
+      this.settleAfterRejected(failed, failure.event);
+      return;
+    }
     this.needsResync = true;
     if (failure.kind === 'duplicate') {
       // A client message id older than memory is in the log already: answer those sends with
@@ -342,6 +348,24 @@ export class RoomActor implements CommitTarget {
       const inFlight = this.pendingByKey.get(p.key);
       const again = inFlight ?? this.append(p.event.type, { id: actorId, username: actorUsername ?? '', role: 'user' }, p.event.data, clientMsgId, p.key);
       again.promise.then(p.resolve, p.reject);
+    }
+  }
+
+  /**
+   * After the database refused one event's data on its own (the writer committed the events
+   * before it): its sender gets `invalid`. Every other failed event was not written and is
+   * appended again at once, in order, with fresh seqs that continue the head, and its sender gets
+   * that result. Synchronous, so no command can take a seq in between and nothing is reordered.
+   */
+  private settleAfterRejected(failed: PendingEvent[], rejected: NewEvent): void {
+    for (const p of failed) {
+      if (p.event === rejected) {
+        p.reject(new DomainError('invalid', 'the event log cannot store this content'));
+        continue;
+      }
+      const { type, actorId, actorUsername, clientMsgId, data } = p.event;
+      const author: Principal = { id: actorId ?? '', username: actorUsername ?? '', role: 'user' };
+      this.append(type, author, data, clientMsgId ?? undefined, p.key).promise.then(p.resolve, p.reject);
     }
   }
 
