@@ -37,7 +37,7 @@ const STACK_ENV = {
 
 const OPTIONS: Record<string, { key: keyof SoakParams | 'maxMinutes'; help: string }> = {
   '--rooms': { key: 'rooms', help: 'rooms to churn (default 20000)' },
-  '--concurrency': { key: 'concurrency', help: 'rooms churned at once (default 32)' },
+  '--concurrency': { key: 'concurrency', help: 'rooms churned at once (default 48)' },
   '--hostile-every': { key: 'hostileEvery', help: 'every Nth room gets a hostile sender (default 100)' },
   '--sample-ms': { key: 'sampleEveryMs', help: 'period of the time series (default 5000)' },
   '--max-minutes': { key: 'maxMinutes', help: 'bound on the whole run (default 5 + 0.00075 x rooms)' },
@@ -59,7 +59,7 @@ function parseArgs(argv: string[]): { params: SoakParams; maxMinutes: number } {
   const rooms = Math.floor(given.rooms ?? 20_000);
   const params: SoakParams = {
     rooms,
-    concurrency: given.concurrency ?? 32,
+    concurrency: given.concurrency ?? 48,
     messagesPerRoom: 5,
     hostileEvery: given.hostileEvery ?? 100,
     sampleEveryMs: given.sampleEveryMs ?? 5_000,
