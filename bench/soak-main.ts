@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- soak [--rooms N] [--concurrency N] [--hostile-every N] [--sample-ms N]`
+ * `npm run bench -- soak [--rooms N] [--concurrency N] [--hostile-every N] [--sample-ms N] [--profile-s N]`
  * (scripts/bench.sh installs, builds and resets the bench database first): starts its own stack
  * with ONE gateway (ROOM_IDLE_MS=2000, rate limits off, inspector on a free loopback port),
  * runs bench/soak.ts, stops every process by PID, prints the time series and a table and writes
@@ -40,6 +40,7 @@ const OPTIONS: Record<string, { key: keyof SoakParams | 'maxMinutes'; help: stri
   '--concurrency': { key: 'concurrency', help: 'rooms churned at once (default 48)' },
   '--hostile-every': { key: 'hostileEvery', help: 'every Nth room gets a hostile sender (default 100)' },
   '--sample-ms': { key: 'sampleEveryMs', help: 'period of the time series (default 5000)' },
+  '--profile-s': { key: 'profileMs', help: 'CPU-profile the gateway this many seconds from the baseline on (default: no profile)' },
   '--max-minutes': { key: 'maxMinutes', help: 'bound on the whole run (default 5 + 0.00075 x rooms)' },
 };
 
@@ -68,6 +69,7 @@ function parseArgs(argv: string[]): { params: SoakParams; maxMinutes: number } {
     unloadTimeoutMs: 120_000,
     idleSettleMs: 10_000,
     roomIdleMs: ROOM_IDLE_MS,
+    profileMs: (given.profileMs ?? 0) * 1000,
   };
   return { params, maxMinutes: given.maxMinutes ?? 5 + rooms * 0.00075 };
 }
@@ -139,12 +141,20 @@ async function main(params: SoakParams, maxMinutes: number): Promise<number> {
   };
   const dir = join(ROOT, 'bench-results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `soak-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const file = join(dir, `soak-${stamp}.json`);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  if (result.profile) writeFileSync(join(dir, `soak-${stamp}.cpuprofile`), JSON.stringify(result.profile));
 
   console.log('');
   console.log(renderTable([{ id: 'soak', ok: true, figures: result.figures }]));
   console.log('');
+  if (result.summary.profile) {
+    const { fromT, toT, top } = result.summary.profile;
+    console.log(`soak: gateway CPU profile t=${fromT}-${toT} s (bench-results/soak-${stamp}.cpuprofile), heaviest self time:`);
+    for (const hot of top) console.log(`  ${String(hot.selfPercent).padStart(5)}%  ${hot.fn}  ${hot.where}`);
+    console.log('');
+  }
   console.log(`soak: wrote ${file.slice(ROOT.length + 1)} (${round(report.durationMs / 1000, 1)} s in all)`);
   for (const problem of result.problems) console.log(`soak: PROBLEM: ${problem}`);
   return result.problems.length ? 1 : 0;

@@ -11,6 +11,7 @@ import type { ApiClient, TestUser } from '../test/support/client';
 import { type GatewayGauges, mib, readGatewayGauges } from '../test/support/gateway-gauges';
 import type { InspectorClient } from '../test/support/inspector';
 import { churnRoom, type ChurnedRoom, type HostileOutcome, sendHostile } from '../test/support/room-churn';
+import { type CpuProfile, type HotFunction, profileFor, topSelfTime } from './cpu-profile';
 import { distribution, type Distribution, type Figure, mapLimit, round, sleep } from './lib';
 
 export interface SoakParams {
@@ -29,6 +30,8 @@ export interface SoakParams {
   /** Once no room is loaded, keep sampling this long before reading the idle RSS. */
   idleSettleMs: number;
   roomIdleMs: number;
+  /** When > 0: a CPU profile of the gateway this long, from the baseline on (costs it some CPU). */
+  profileMs: number;
 }
 
 export interface SoakContext {
@@ -115,6 +118,8 @@ export interface SoakSummary {
   hostileByCode: Record<string, number>;
   hostileByKind: Record<string, Record<string, number>>;
   log: { acked: number; inLog: number; lost: number; unexpected: number; hostileMessagesInLog: number };
+  /** Its heaviest functions, and when it ran (seconds since the churn started). */
+  profile: { fromT: number; toT: number; top: HotFunction[] } | null;
   targets: { rssRatio: { target: string; met: boolean }; loopP99MaxMs: { target: string; met: boolean } };
 }
 
@@ -122,6 +127,8 @@ export interface SoakResult {
   figures: Figure[];
   series: SoakSample[];
   summary: SoakSummary;
+  /** The gateway's CPU profile, when one was asked for. */
+  profile?: CpuProfile;
   /** Correctness problems (lost acks, failed rooms, rooms that never unloaded): the run fails. */
   problems: string[];
 }
@@ -238,6 +245,7 @@ export async function runSoak(ctx: SoakContext, p: SoakParams): Promise<SoakResu
   let done = 0;
   let baseline: SoakSample | undefined;
   let baselinePending: Promise<void> | undefined;
+  let profiling: Promise<{ fromT: number; toT: number; profile: CpuProfile }> | undefined;
 
   let churning = true;
   let wake: () => void = () => undefined;
@@ -277,6 +285,10 @@ export async function runSoak(ctx: SoakContext, p: SoakParams): Promise<SoakResu
           baseline = s;
           ctx.log(formatSample(s, p.rooms));
         });
+        if (p.profileMs > 0 && ctx.inspector) {
+          const fromT = round((performance.now() - startedAt) / 1000, 1);
+          profiling = profileFor(ctx.inspector, p.profileMs).then((profile) => ({ fromT, toT: round((performance.now() - startedAt) / 1000, 1), profile }));
+        }
       }
     },
   );
@@ -285,6 +297,7 @@ export async function runSoak(ctx: SoakContext, p: SoakParams): Promise<SoakResu
   wake();
   await periodic;
   await baselinePending;
+  const profiled = await profiling;
   ctx.log(`soak: churn of ${p.rooms} rooms done in ${round(churnMs / 1000, 1)} s (${round(p.rooms / (churnMs / 1000), 1)} rooms/s); waiting for every room to unload`);
 
   // Idle: wait until no room is loaded, then let the process settle before the idle reading.
@@ -365,12 +378,13 @@ export async function runSoak(ctx: SoakContext, p: SoakParams): Promise<SoakResu
     hostileByCode,
     hostileByKind,
     log,
+    profile: profiled ? { fromT: profiled.fromT, toT: profiled.toT, top: topSelfTime(profiled.profile) } : null,
     targets: {
       rssRatio: { target: `<= ${TARGET_RSS_RATIO}`, met: rssRatio <= TARGET_RSS_RATIO },
       loopP99MaxMs: { target: `< ${TARGET_LOOP_P99_MS}`, met: loopMax < TARGET_LOOP_P99_MS },
     },
   };
-  return { figures: soakFigures(summary), series, summary, problems };
+  return { figures: soakFigures(summary), series, summary, problems, ...(profiled ? { profile: profiled.profile } : {}) };
 }
 
 /** The table's rows: the acceptance figures first. */
