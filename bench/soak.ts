@@ -324,6 +324,7 @@ export async function runSoak(ctx: SoakContext, p: SoakParams): Promise<SoakResu
 
   const log = await checkLog(ctx, prefix, churned);
   if (log.lost) problems.push(`${log.lost} acknowledged message(s) missing from the log or at another seq`);
+  if (log.unexpected) problems.push(`${log.unexpected} message(s) of the churn in the log that were not acknowledged at that seq`);
   if (failures.length) problems.push(`${failures.length} room(s) failed: ${failures.slice(0, 3).join('; ')}`);
 
   const series = sampler.series;
