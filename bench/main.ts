@@ -5,16 +5,18 @@
  * every process by PID, prints a table and writes bench-results/bench-<timestamp>.json and
  * bench-results/latest.json.
  *
+ * `npm run bench -- soak [--rooms N]` runs the soak instead (bench/soak-main.ts, its own stack
+ * with one gateway; scripts/bench.sh dispatches it).
+ *
  * Environment: DATABASE_URL and REDIS_URL (scripts/bench.sh sets the bench database and Redis
  * DB 3), S3_* (optional: without S3_ENDPOINT the bench starts its own S3 server).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
+import { gitInfo, machineInfo, redact } from './run-info';
 import { ApiClient, type TestUser } from '../test/support/client';
 import { baseEnv, ROOT } from '../test/support/processes';
 import { type ExitInfo, TestStack } from '../test/support/stack';
@@ -56,26 +58,6 @@ function shutdown(): Promise<ExitInfo[]> {
     return (await stack?.stop().catch(() => [])) ?? [];
   })();
   return stopping;
-}
-
-function gitInfo(): { commit?: string; dirty?: boolean } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return {};
-  }
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }
 
 async function main(): Promise<number> {
@@ -122,7 +104,7 @@ async function main(): Promise<number> {
     finishedAt: finishedAt.toISOString(),
     durationMs: round(performance.now() - t0, 0),
     git: gitInfo(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemMiB: Math.round(totalmem() / 2 ** 20), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: machineInfo(),
     config: {
       stack: 'API + 2 gateways from dist/ on loopback; clients: socket.io-client in the bench process',
       database: redact(env.DATABASE_URL!),

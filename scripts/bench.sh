@@ -4,6 +4,8 @@
 # which starts its own stack (API + 2 gateways from dist/, its own S3 server unless S3_ENDPOINT
 # is set), runs the scenarios, stops every process it started, prints a table and writes
 # bench-results/bench-<timestamp>.json and bench-results/latest.json.
+# `npm run bench -- soak [--rooms N ...]` runs the soak instead (bench/soak-main.ts: one gateway,
+# rooms churned through it; writes bench-results/soak-<timestamp>.json).
 #
 # Bench environment (override with BENCH_DATABASE_URL / BENCH_REDIS_URL / S3_ENDPOINT...):
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/durable_rooms_bench  (dropped and re-created each run)
@@ -35,4 +37,8 @@ STEP='migration of the bench database'
 node scripts/db-migrate.mjs
 
 STEP=bench
+if [[ ${1:-} == soak ]]; then
+  shift
+  exec node -r ./bench/register.js bench/soak-main.ts "$@"
+fi
 exec node -r ./bench/register.js bench/main.ts "$@"
