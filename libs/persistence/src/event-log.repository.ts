@@ -31,6 +31,10 @@ export type AppendOutcome = 'committed' | 'fenced';
  * database inside the statement, not by the gateway (a batch must also span exactly as many seqs
  * as it has events, so with the primary key it cannot skip one); the primary key (room_id, seq) and the
  * unique (room_id, actor_id, client_msg_id) index are the last line.
+ *
+ * `room_events` is hash-partitioned on room_id. The INSERT only routes each row to its room's
+ * partition and scans none; `e.room_id IN (SELECT id FROM advanced)` filters the unnest rows,
+ * not the log, so one statement may span many rooms without reading any partition.
  */
 const APPEND_SQL = `
 WITH batch AS (
@@ -52,6 +56,10 @@ WITH batch AS (
 SELECT id AS room_id FROM advanced`;
 
 
+/**
+ * The room event log. Every read names exactly one room as `room_id = $1`, the form the planner
+ * prunes the hash-partitioned table on, so it reads one partition (partitioning.int-spec.ts).
+ */
 export class EventLogRepository {
   constructor(private readonly db: Database) {}
 
@@ -132,13 +140,18 @@ export class EventLogRepository {
     return rows.reverse().map(toEnvelope);
   }
 
-  /** Author and deletion state of the message posted at `seq`, for edits older than memory holds. */
+  /**
+   * Author and deletion state of the message posted at `seq`, for edits older than memory holds.
+   * The subquery names the room by the parameter, not by `p.room_id`: the planner prunes the
+   * partitioned log only on a value it knows when planning, and a correlated column would make
+   * the subquery list all partitions.
+   */
   async findMessage(roomId: string, seq: number): Promise<MessageInfo | null> {
     if (!isUuid(roomId)) return null;
     const { rows } = await this.db.pool.query<{ actor_id: string | null; deleted: boolean }>(
       `SELECT p.actor_id,
               EXISTS (SELECT 1 FROM room_events d
-                      WHERE d.room_id = p.room_id AND d.seq > p.seq AND d.type = 'message.deleted'
+                      WHERE d.room_id = $1 AND d.seq > p.seq AND d.type = 'message.deleted'
                         AND (d.data->>'seq')::int = p.seq) AS deleted
          FROM room_events p WHERE p.room_id = $1 AND p.seq = $2 AND p.type = 'message.posted'`,
       [roomId, seq],
