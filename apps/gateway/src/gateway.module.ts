@@ -111,7 +111,7 @@ export class GatewayModule {
         {
           provide: DrainService,
           useFactory: (rooms: RoomRegistry, ownership: RoomOwnership, writer: GroupCommitWriter, moduleRef: ModuleRef) =>
-            new DrainService(rooms, ownership, writer, config.gatewayId!, () => moduleRef.get(GatewayLifecycle).heartbeat()),
+            new DrainService(rooms, ownership, writer, config.gatewayId!, () => moduleRef.get(GatewayLifecycle).heartbeat(), config.drainDeadlineMs),
           inject: [RoomRegistry, RoomOwnership, GroupCommitWriter, ModuleRef],
         },
         RoomGateway,
