@@ -7,7 +7,7 @@ import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
 import { createS3Client, SnapshotStore } from '../../../libs/storage/src';
-import { HealthController } from '../../../libs/runtime/src';
+import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { DrainService } from './lifecycle/drain.service';
 import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
@@ -111,9 +111,11 @@ export class GatewayModule {
         {
           provide: DrainService,
           useFactory: (rooms: RoomRegistry, ownership: RoomOwnership, writer: GroupCommitWriter, moduleRef: ModuleRef) =>
-            new DrainService(rooms, ownership, writer, config.gatewayId!, () => moduleRef.get(GatewayLifecycle).heartbeat()),
+            new DrainService(rooms, ownership, writer, config.gatewayId!, () => moduleRef.get(GatewayLifecycle).heartbeat(), config.drainDeadlineMs),
           inject: [RoomRegistry, RoomOwnership, GroupCommitWriter, ModuleRef],
         },
+        // Readiness turns 503 `draining` from the drain's first moment until the process exits.
+        { provide: READINESS_GATE, useFactory: (drainer: DrainService): ReadinessGate => () => (drainer.isDraining ? 'draining' : null), inject: [DrainService] },
         RoomGateway,
         GatewayLifecycle,
       ],

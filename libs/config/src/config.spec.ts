@@ -50,6 +50,12 @@ describe(parseConfig.name, () => {
     expect(config.ticketTtlSeconds).toBe(60);
     expect(config.roomIdleMs).toBe(60_000);
     expect(config.maxRoomsPerGateway).toBe(10_000);
+    expect(config.drainDeadlineMs).toBe(25_000);
+  });
+
+  it('reads DRAIN_DEADLINE_MS, where 0 hands every room over at once', () => {
+    expect(parseConfig({ DRAIN_DEADLINE_MS: '5000' }).drainDeadlineMs).toBe(5000);
+    expect(parseConfig({ DRAIN_DEADLINE_MS: '0' }).drainDeadlineMs).toBe(0);
   });
 
   it('reads ROOM_IDLE_MS=0 as "never unload" and MAX_ROOMS_PER_GATEWAY as a number', () => {
@@ -140,6 +146,9 @@ describe(parseConfig.name, () => {
     ['ROOM_IDLE_MS', '1.5'],
     ['MAX_ROOMS_PER_GATEWAY', '0'],
     ['MAX_ROOMS_PER_GATEWAY', 'many'],
+    ['DRAIN_DEADLINE_MS', '-1'],
+    ['DRAIN_DEADLINE_MS', '25s'],
+    ['DRAIN_DEADLINE_MS', '3600001'],
   ])('rejects %s=%p with one line naming it', (name, value) => {
     const message = configError({ [name]: value });
     expect(message).toContain(name);

@@ -65,6 +65,8 @@ const envSchema = z.object({
   ROOM_IDLE_MS: intFrom('ROOM_IDLE_MS', 0, 86_400_000).default(60_000),
   /** Rooms one gateway may hold; placement skips a full gateway. */
   MAX_ROOMS_PER_GATEWAY: intFrom('MAX_ROOMS_PER_GATEWAY', 1, 10_000_000).default(10_000),
+  /** ms a drain spends handing rooms over one by one with final snapshots; the rest go at once. */
+  DRAIN_DEADLINE_MS: intFrom('DRAIN_DEADLINE_MS', 0, 3_600_000).default(25_000),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -98,6 +100,12 @@ export interface AppConfig {
   roomIdleMs: number;
   /** Rooms one gateway holds at most (carried in its heartbeat, respected by placement). */
   maxRoomsPerGateway: number;
+  /**
+   * ms after a drain starts by which it stops waiting for final snapshots and hands every
+   * remaining room over at once (released, `room:moved`): keep it below the grace period a
+   * supervisor gives a stopping gateway (Kubernetes terminationGracePeriodSeconds). Default 25000.
+   */
+  drainDeadlineMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -152,6 +160,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
     roomIdleMs: e.ROOM_IDLE_MS,
     maxRoomsPerGateway: e.MAX_ROOMS_PER_GATEWAY,
+    drainDeadlineMs: e.DRAIN_DEADLINE_MS,
   };
 }
 
