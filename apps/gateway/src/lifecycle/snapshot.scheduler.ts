@@ -57,8 +57,8 @@ export function pickDue<T extends SnapshotCandidate>(
  * Writes room snapshots in the background: every N events or T ms of activity, whichever comes
  * first. One snapshot per room at a time and at most `maxConcurrent` in all, oldest-due first:
  * rooms left over wait for a free slot (the next sweep, or at once when a snapshot finishes
- * while others wait). A failure is logged and retried with exponential
- * backoff, and never touches the send path (the log is the truth, snapshots only save time).
+ * while others wait). A failure is logged and retried with exponential backoff, and never
+ * touches the send path (the log is the truth, snapshots only save time).
  */
 export class SnapshotScheduler {
   private readonly logger = new Logger(SnapshotScheduler.name);
