@@ -9,7 +9,19 @@
 // It must produce exactly the bytes of encodeSnapshotDocument (libs/domain/src/room-snapshot.ts),
 // so that every stored snapshot keeps loading: snapshot-encoder.spec.ts compares the two.
 import { createHash } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { gzipSync } from 'node:zlib';
+
+// Below the event loop: when cores are short (a gateway on two), the loop that acknowledges
+// sends must win over a background snapshot. On Linux a thread's nice value is its own, so this
+// lowers only this thread; elsewhere it would lower the whole process, so it is left alone.
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, 10);
+  } catch {
+    // Not permitted here: encode at the normal priority.
+  }
+}
 
 /**
  * @param copy a RoomStateCopy (snapshot-encoder.ts): the room's windows as parallel columns.

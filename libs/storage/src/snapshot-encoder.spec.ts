@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -82,6 +84,21 @@ describe(WorkerSnapshotEncoder.name, () => {
     const states = [room(3), room(17), room(200), room(1)];
     const encoded = await Promise.all(states.map((s) => encoder.encode(s, CREATED_AT)));
     expect(encoded.map((e) => gunzipSync(e.body).toString('utf8'))).toEqual(states.map((s) => encodeSnapshotDocument(s, CREATED_AT).json));
+  });
+
+  (process.platform === 'linux' ? it : it.skip)('encodes at a lower priority than the event loop (Linux: nice 10 on its own thread)', async () => {
+    const niceOfThreads = () =>
+      readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+    const before = niceOfThreads().filter((n) => n === 10).length;
+    const loopPriority = getPriority(0);
+    const own = new WorkerSnapshotEncoder(1);
+    try {
+      await own.encode(room(2));
+      expect(niceOfThreads().filter((n) => n === 10).length).toBe(before + 1);
+      expect(getPriority(0)).toBe(loopPriority); // this (the event loop's) thread is untouched
+    } finally {
+      await own.close();
+    }
   });
 
   it('starts its threads with the first snapshot and refuses to encode once closed', async () => {
