@@ -6,7 +6,7 @@ import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
-import { createS3Client, SnapshotStore } from '../../../libs/storage/src';
+import { createS3Client, createSnapshotEncoder, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { DrainService } from './lifecycle/drain.service';
@@ -14,7 +14,7 @@ import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
 import { OwnershipWatcher } from './lifecycle/ownership.watcher';
 import { RoomHibernator } from './lifecycle/room.hibernator';
 import { GatewayMetrics, moduleSources } from './metrics/gateway.metrics';
-import { SnapshotScheduler } from './lifecycle/snapshot.scheduler';
+import { MAX_CONCURRENT_SNAPSHOTS, SnapshotScheduler } from './lifecycle/snapshot.scheduler';
 import { GroupCommitWriter } from './rooms/group-commit.writer';
 import { RedisOwnershipCheck, StaticOwnershipCheck } from './rooms/room-ownership.check';
 import { RoomRegistry } from './rooms/room.registry';
@@ -26,6 +26,10 @@ import { CONFIG, OWNERSHIP, REDIS } from './tokens';
 @Module({})
 export class GatewayModule {
   static forRoot(config: AppConfig): DynamicModule {
+    // Bench only (not configuration, not in CONTRACT.md): SNAPSHOT_ENCODE_INLINE=1 restores the
+    // gateway as it was, snapshots encoded on the event loop and swept all at once, so that
+    // `npm run bench` can report the event loop with and without the change.
+    const inlineSnapshots = process.env.SNAPSHOT_ENCODE_INLINE === '1';
     return {
       module: GatewayModule,
       controllers: [HealthController, MetricsController],
@@ -62,13 +66,15 @@ export class GatewayModule {
         SocketRoomChannel,
         { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: S3Client, useFactory: () => createS3Client(config.s3) },
+        // Its worker threads end in onApplicationShutdown, after the drain's final snapshots.
+        { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots }) },
         {
           provide: SnapshotStore,
-          useFactory: (db: Database, s3: S3Client) => {
+          useFactory: (db: Database, s3: S3Client, encoder: SnapshotEncoder) => {
             const logger = new Logger('SnapshotStore');
-            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg));
+            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg), encoder);
           },
-          inject: [Database, S3Client],
+          inject: [Database, S3Client, SnapshotEncoder],
         },
         {
           provide: RoomRegistry,
@@ -87,7 +93,11 @@ export class GatewayModule {
         {
           provide: SnapshotScheduler,
           useFactory: (rooms: RoomRegistry) =>
-            new SnapshotScheduler(rooms, { everyEvents: config.snapshotEveryEvents, intervalMs: config.snapshotIntervalMs }),
+            new SnapshotScheduler(
+              rooms,
+              { everyEvents: config.snapshotEveryEvents, intervalMs: config.snapshotIntervalMs },
+              inlineSnapshots ? Infinity : MAX_CONCURRENT_SNAPSHOTS,
+            ),
           inject: [RoomRegistry],
         },
         {

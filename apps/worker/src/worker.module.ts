@@ -12,7 +12,7 @@ import {
   SnapshotRepository,
 } from '../../../libs/persistence/src';
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
-import { createS3Client, ExportStore, SnapshotStore } from '../../../libs/storage/src';
+import { createS3Client, ExportStore, SnapshotEncoder, SnapshotStore, WorkerSnapshotEncoder } from '../../../libs/storage/src';
 import { ExportProcessor } from './exports/export.processor';
 import { ColdRoomSweeper } from './snapshots/cold-room.sweeper';
 import { RoomStateBuilder } from './snapshots/room-state.builder';
@@ -44,10 +44,14 @@ export class WorkerModule {
         { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
         { provide: ExportStore, useFactory: (s3: S3Client) => new ExportStore(s3, config.s3.bucket), inject: [S3] },
+        // Encoding off the event loop keeps BullMQ's lock renewals on time; the threads end in
+        // onApplicationShutdown, after the processors closed their workers.
+        { provide: SnapshotEncoder, useFactory: () => new WorkerSnapshotEncoder() },
         {
           provide: SnapshotStore,
-          useFactory: (s3: S3Client, repo: SnapshotRepository) => new SnapshotStore(s3, config.s3.bucket, repo),
-          inject: [S3, SnapshotRepository],
+          useFactory: (s3: S3Client, repo: SnapshotRepository, encoder: SnapshotEncoder) =>
+            new SnapshotStore(s3, config.s3.bucket, repo, undefined, encoder),
+          inject: [S3, SnapshotRepository, SnapshotEncoder],
         },
         WorkerResources,
         RoomStateBuilder,

@@ -1,3 +1,4 @@
 export * from './s3';
 export * from './snapshot.store';
 export * from './export.store';
+export * from './snapshot-encoder';

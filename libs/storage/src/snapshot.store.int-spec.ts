@@ -7,6 +7,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope, type RoomState } from '../../domain/src';
 import { Database, RoomRepository, SnapshotRepository, UserRepository, type UserRecord } from '../../persistence/src';
 import { createS3Client, ensureBucket, isNotFound } from './s3';
+import { WorkerSnapshotEncoder } from './snapshot-encoder';
 import { snapshotKey, SnapshotStore } from './snapshot.store';
 
 /**
@@ -328,6 +329,46 @@ describe(SnapshotStore.name, () => {
     await saveAt(roomId, epoch, history, [4]);
     await put(snapshotKey(roomId, 10), gzipSync(encodeSnapshotDocument(fold(history.slice(0, 10), roomId)).json));
     expect((await store.loadNewest(roomId, 12))?.seq).toBe(4);
+  });
+});
+
+describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name}`, () => {
+  let encoder: WorkerSnapshotEncoder;
+  let workerStore: SnapshotStore;
+  beforeAll(() => {
+    encoder = new WorkerSnapshotEncoder(1);
+    workerStore = new SnapshotStore(s3, BUCKET, repo, (msg) => logLines.push(msg), encoder);
+  });
+  afterAll(() => encoder.close());
+
+  it('saves what the inline encoder would have saved, and loads it back', async () => {
+    const { roomId, epoch, history } = await leasedRoom(30);
+    const state = fold(history, roomId);
+    const result = await workerStore.save(state, epoch);
+    expect(result).toMatchObject({ outcome: 'saved', seq: 30 });
+    expect(encoder.started).toBe(true);
+    const meta = await repo.latest(roomId);
+    expect(meta).toMatchObject({ seq: 30, bytes: result.bytes, checksum: encodeSnapshotDocument(state).checksum });
+    // Both stores read it: the bytes are the documented format.
+    expectSameState((await store.loadNewest(roomId, 30))!.state, state);
+    expectSameState((await workerStore.loadNewest(roomId, 30))!.state, state);
+    expect(logLines).toEqual([]);
+  });
+
+  it('stores a consistent copy while the caller keeps folding events', async () => {
+    const { roomId, epoch, history } = await leasedRoom(40);
+    const state = fold(history.slice(0, 25), roomId);
+    const saving = workerStore.save(state, epoch);
+    for (const e of history.slice(25)) applyEvent(state, e);
+    expect((await saving).seq).toBe(25);
+    expectSameState((await workerStore.loadNewest(roomId, 40))!.state, fold(history.slice(0, 25), roomId));
+  });
+
+  it('a stale epoch writes nothing', async () => {
+    const { roomId, epoch, history } = await leasedRoom(5);
+    await rooms.takeLease(roomId, 'gw-other');
+    expect(await workerStore.save(fold(history, roomId), epoch)).toEqual({ outcome: 'stale', seq: 5, bytes: 0 });
+    expect(await rowCount(roomId)).toBe(0);
   });
 });
 

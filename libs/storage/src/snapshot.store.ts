@@ -1,11 +1,11 @@
 import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { gunzip as gunzipCb } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { CorruptSnapshotError, decodeSnapshotDocument, encodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
+import { CorruptSnapshotError, decodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
 import type { SnapshotMeta, SnapshotRepository } from '../../persistence/src';
 import { isNotFound } from './s3';
+import { InlineSnapshotEncoder, type SnapshotEncoder } from './snapshot-encoder';
 
-const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 
 /** How many snapshots `loadNewest` tries, newest first, before giving up on snapshots. */
@@ -38,12 +38,14 @@ export class SnapshotStore {
     private readonly bucket: string,
     private readonly repo: SnapshotRepository,
     private readonly log: (msg: string) => void = (msg) => console.warn(msg),
+    /** The apps pass a WorkerSnapshotEncoder, which keeps encoding off their event loop. */
+    private readonly encoder: SnapshotEncoder = new InlineSnapshotEncoder(),
   ) {}
 
   /**
-   * Stores a snapshot of `state` at `state.headSeq`, written under lease `epoch`. The document is
-   * encoded synchronously, before the first await, so the caller may keep folding events into
-   * `state` meanwhile. `stale` when `epoch` is no longer the room's epoch, checked before the
+   * Stores a snapshot of `state` at `state.headSeq`, written under lease `epoch`. The encoder
+   * copies the state synchronously, before the first await, so the caller may keep folding events
+   * into `state` meanwhile. `stale` when `epoch` is no longer the room's epoch, checked before the
    * upload and again, atomically, when the row is recorded (a same-seq object a fenced writer
    * left behind holds the same state, so it is not deleted). S3 and Postgres errors reject; the
    * caller retries with backoff.
@@ -51,11 +53,11 @@ export class SnapshotStore {
   async save(state: RoomState, epoch: number): Promise<SnapshotSaveResult> {
     const roomId = state.roomId;
     const seq = state.headSeq;
-    const { json, checksum } = encodeSnapshotDocument(state);
-
+    const encoding = this.encoder.encode(state);
+    encoding.catch(() => undefined); // awaited below, unless the epoch check ends the save first
     if ((await this.repo.currentEpoch(roomId)) !== epoch) return { outcome: 'stale', seq, bytes: 0 };
 
-    const body = await gzip(Buffer.from(json, 'utf8'));
+    const { body, checksum } = await encoding;
     const key = snapshotKey(roomId, seq);
     await this.s3.send(
       new PutObjectCommand({

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ModuleRef } from '@nestjs/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createMetricsRegistry, DURATION_BUCKETS, mirrorCounter, readGauge } from '../../../../libs/runtime/src/metrics';
@@ -17,10 +18,17 @@ export interface GatewayMetricSources {
 const DRAIN_STATES = ['active', 'draining', 'drained'] as const;
 
 /**
+ * Sampling period of the event-loop delay histogram, ms. Each sample is the time between two
+ * ticks of a timer of this period, so the period is subtracted to report the delay alone.
+ */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+const LOOP_DELAY_QUANTILES = [0.5, 0.99] as const;
+
+/**
  * The gateway's metrics: default process metrics, rooms loaded, connected sockets, group-commit
  * batches/events and commit duration (fed by the writer's `onBatch` hook), snapshots
- * saved/failed/stale and the drain's progress. Everything but the commit hook is read from
- * in-memory state when scraped.
+ * saved/failed/stale, the drain's progress and the event-loop delay. Everything but the commit
+ * hook is read from in-memory state when scraped.
  */
 export class GatewayMetrics {
   readonly registry: Registry;
@@ -54,6 +62,7 @@ export class GatewayMetrics {
     mirrorCounter(registry, 'gateway_snapshots_stale_total', 'Room snapshots skipped as stale', () => sources.snapshots().stale);
     readGauge(registry, 'gateway_drain_rooms_total', 'Rooms to hand over in the current drain (0 when not draining)', () => sources.drain().total);
     readGauge(registry, 'gateway_drain_rooms_handed_over', 'Rooms handed over so far by the current drain', () => sources.drain().handedOver);
+    eventLoopDelayGauge(registry);
     new Gauge({
       name: 'gateway_drain_state',
       help: 'Drain state: 1 for the current one of active, draining, drained',
@@ -72,6 +81,35 @@ export class GatewayMetrics {
     this.events.inc(events);
     this.commitSeconds.observe(durationMs / 1000);
   };
+}
+
+/**
+ * `gateway_event_loop_delay_seconds{quantile="0.5"|"0.99"}`: the delay over the window since the
+ * previous scrape (the histogram is reset by each scrape), so a stall shows in the next scrape and
+ * is gone from the one after. A scrape with no sample since the last (less than one period
+ * apart) repeats the previous figures. prom-client's `nodejs_eventloop_lag_*` gauges include the
+ * sampling period in every value.
+ */
+function eventLoopDelayGauge(registry: Registry): Gauge {
+  const histogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
+  histogram.enable();
+  const gauge = new Gauge({
+    name: 'gateway_event_loop_delay_seconds',
+    help: 'Event-loop delay since the previous scrape, by quantile (perf_hooks.monitorEventLoopDelay)',
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      if (histogram.count > 0) {
+        for (const q of LOOP_DELAY_QUANTILES) {
+          const ms = histogram.percentile(q * 100) / 1e6 - LOOP_DELAY_RESOLUTION_MS;
+          this.set({ quantile: String(q) }, Math.max(0, ms) / 1000);
+        }
+      }
+      histogram.reset();
+    },
+  });
+  for (const q of LOOP_DELAY_QUANTILES) gauge.set({ quantile: String(q) }, 0);
+  return gauge;
 }
 
 /** Sources resolved lazily from the gateway's module (the writer is built before the rooms). */

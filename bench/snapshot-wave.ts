@@ -1,0 +1,425 @@
+/**
+ * Acceptance 5 of issue 7: while 500 rooms with about 1 MB of state each are snapshotted at once
+ * on one gateway, a light sender's ack p99 (another room, same gateway; 20 sends a second, open
+ * loop) stays under 50 ms.
+ *
+ * The same wave runs twice, each time on a gateway of its own started for it:
+ * - `before`: SNAPSHOT_ENCODE_INLINE=1 (bench only), the gateway as it was: every snapshot encoded
+ *   on the event loop (JSON twice + sha256) and every due room started in the same sweep;
+ * - `after`: the worker encoder and the bounded sweep.
+ *
+ * Set-up, bounded: the rooms' logs are filled in SQL (5,500 `message.posted` events each, with
+ * 64-character clientMsgIds, so the dedup and message windows make about 1 MB of snapshot JSON).
+ * The stack's own gateways are drained first so that every room is placed on the measured one.
+ * That gateway runs with SNAPSHOT_EVERY_EVENTS one above the rooms' head and a one-hour
+ * interval: loading the rooms (a full replay each) starts no snapshot, and one message into each
+ * room then makes all 500 due at once. The wave ends when all 500 snapshots are in Postgres.
+ */
+import { performance } from 'node:perf_hooks';
+import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope } from '../libs/domain/src';
+import type { ChatSocket, TestUser } from '../test/support/client';
+import { freePort, ManagedProcess, waitFor } from '../test/support/processes';
+import { distribution, enterRoom, type Figure, mapLimit, type Member, round, sleep } from './lib';
+import type { BenchContext, Scenario } from './scenarios';
+
+const WAVE = {
+  rooms: 500,
+  postsPerRoom: 5_500,
+  clientMsgIdLength: 64,
+  /** Rooms filled per SQL statement, and statements at once. */
+  fillChunk: 25,
+  fillParallel: 2,
+  /** Rooms entered (loaded: a full replay each) at once. */
+  loadParallel: 8,
+  /** The light sender runs this long before the trigger (its unloaded baseline). */
+  baselineMs: 3_000,
+  /**
+   * The wave is measured until all 500 snapshots are in Postgres or this long after the trigger,
+   * whichever comes first (without the change, saves time out and back off, and the wave drags).
+   */
+  windowMs: 120_000,
+  scrapeEveryMs: 1_000,
+};
+
+const LIGHT_ACK_TIMEOUT_MS = 120_000;
+/** The light sender's pace: 20 sends a second. */
+const LIGHT_EVERY_MS = 50;
+
+interface Variant {
+  id: 'before' | 'after';
+  label: string;
+  env: Record<string, string>;
+}
+
+const VARIANTS: Variant[] = [
+  { id: 'before', label: 'before: encode on the loop, unbounded sweep', env: { SNAPSHOT_ENCODE_INLINE: '1' } },
+  { id: 'after', label: 'after: worker encoder, at most 4 at once', env: {} },
+];
+
+/** `bulk-<seq>-` padded with hex to 64 characters: unique per room, as long as the contract allows. */
+const CLIENT_MSG_ID_SQL = `rpad('bulk-' || g || '-', ${WAVE.clientMsgIdLength}, md5(g::text))`;
+
+/** Fills fresh rooms (head 1) with `posts` messages by `user` in one statement, and moves their heads. */
+async function fillRooms(ctx: BenchContext, roomIds: string[], user: TestUser, posts: number): Promise<void> {
+  const head = posts + 1;
+  const db = await ctx.pool.connect();
+  try {
+    await db.query('BEGIN');
+    await db.query(
+      `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
+       SELECT r.id, g, 'message.posted', $2, $3, ${CLIENT_MSG_ID_SQL}, jsonb_build_object('text', 'bulk message ' || g), now()
+         FROM unnest($1::uuid[]) AS r(id) CROSS JOIN generate_series(2, $4::int) AS g`,
+      [roomIds, user.user.id, user.user.username, head],
+    );
+    const updated = await db.query('UPDATE rooms SET head_seq = $2 WHERE id = ANY($1::uuid[]) AND head_seq = 1', [roomIds, head]);
+    if (updated.rowCount !== roomIds.length) throw new Error(`${roomIds.length - (updated.rowCount ?? 0)} room(s) were not fresh`);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+/** Size of one filled room's snapshot document, folded here from the same events as the SQL writes. */
+function documentBytes(roomId: string, user: TestUser): number {
+  const state = emptyRoomState(roomId);
+  const actor = { id: user.user.id, username: user.user.username };
+  const ts = new Date().toISOString();
+  applyEvent(state, { roomId, seq: 1, type: 'room.created', ts, actor, data: { name: 'bench snapshot wave' } });
+  for (let seq = 2; seq <= WAVE.postsPerRoom + 1; seq++) {
+    const clientMsgId = `bulk-${seq}-`.padEnd(WAVE.clientMsgIdLength, '0');
+    const event: EventEnvelope = { roomId, seq, type: 'message.posted', ts, actor, data: { text: `bulk message ${seq}` }, clientMsgId };
+    applyEvent(state, event);
+  }
+  return Buffer.byteLength(encodeSnapshotDocument(state).json);
+}
+
+async function registryStatus(ctx: BenchContext): Promise<Map<string, string>> {
+  const res = await ctx.api.request<{ gateways: Array<{ id: string; status: string }> }>('GET', '/admin/gateways', { token: ctx.admin.token });
+  if (res.status !== 200) throw new Error(`GET /admin/gateways: ${res.status}`);
+  return new Map(res.body.gateways.map((g) => [g.id, g.status]));
+}
+
+const isGone = (status: string | undefined) => status === undefined || status === 'gone';
+
+/** Drains every gateway of the stack still running, so that new rooms go to the measured one. */
+async function drainStackGateways(ctx: BenchContext): Promise<void> {
+  const live = ctx.stack.gateways.filter((g) => g.proc.running);
+  for (const gw of live) {
+    const res = await ctx.api.request('POST', `/admin/gateways/${gw.id}/drain`, { token: ctx.admin.token });
+    if (res.status !== 202) throw new Error(`POST /admin/gateways/${gw.id}/drain: ${res.status}`);
+  }
+  await waitFor('the stack gateways to drain', async () => {
+    const status = await registryStatus(ctx);
+    return live.every((gw) => isGone(status.get(gw.id)));
+  }, 60_000, 250);
+}
+
+/** A gateway of this scenario's own, with the variant's environment. */
+async function startGateway(ctx: BenchContext, variant: Variant, head: number): Promise<{ id: string; url: string; proc: ManagedProcess }> {
+  const port = await freePort();
+  const id = `bench-wave-${variant.id}`;
+  const url = `http://127.0.0.1:${port}`;
+  const env = ctx.stack.env({
+    PORT: String(port),
+    GATEWAY_ID: id,
+    GATEWAY_PUBLIC_URL: url,
+    SNAPSHOT_EVERY_EVENTS: String(head + 1),
+    SNAPSHOT_INTERVAL_MS: '3600000',
+    ROOM_IDLE_MS: '0',
+    ...variant.env,
+  });
+  const proc = ManagedProcess.start(id, 'dist/apps/gateway/src/main.js', env);
+  try {
+    await waitFor(`${id} to answer`, async () => {
+      if (!proc.running) throw new Error(`${id} exited:\n${proc.logs()}`);
+      return (await fetch(`${url}/health/ready`)).ok;
+    }, 30_000, 100);
+    await waitFor(`${id} to be active in the registry`, async () => (await registryStatus(ctx)).get(id) === 'active', 10_000, 100);
+  } catch (err) {
+    await proc.kill();
+    throw err;
+  }
+  return { id, url, proc };
+}
+
+/**
+ * Open loop: one send every `LIGHT_EVERY_MS` into its own room, whether or not the previous one
+ * was acknowledged, until stopped; every ack's latency, by send time. A closed loop (next send
+ * after the ack) would hide a stall behind a single slow sample.
+ */
+function lightSender(socket: ChatSocket, prefix: string) {
+  const samples: Array<{ sentAt: number; ms: number }> = [];
+  const errors: Record<string, number> = {};
+  const inFlight = new Set<Promise<void>>();
+  let n = 0;
+  const send = () => {
+    const sentAt = performance.now();
+    const sending = socket
+      .timeout(LIGHT_ACK_TIMEOUT_MS)
+      .emitWithAck('message:send', { clientMsgId: `${prefix}-${n++}`, text: `light #${n}` })
+      .then(
+        (ack) => {
+          if (ack.ok) samples.push({ sentAt, ms: performance.now() - sentAt });
+          else errors[ack.error.code] = (errors[ack.error.code] ?? 0) + 1;
+        },
+        () => {
+          // Unanswered within the timeout: counted at the timeout, a lower bound of its latency.
+          errors.timeout = (errors.timeout ?? 0) + 1;
+          samples.push({ sentAt, ms: LIGHT_ACK_TIMEOUT_MS });
+        },
+      )
+      .finally(() => inFlight.delete(sending));
+    inFlight.add(sending);
+  };
+  const timer = setInterval(send, LIGHT_EVERY_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      return { samples, errors, sent: n };
+    },
+  };
+}
+
+const log = (line: string) => console.log(`bench: snapshot-wave: ${line}`);
+
+/** One unlabelled-sum counter of a gateway's /metrics. */
+async function scrapeCounter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) })).text();
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : NaN;
+}
+
+/** `gateway_event_loop_delay_seconds` by quantile, ms, for the window since the previous scrape. */
+async function scrapeLoopDelay(url: string): Promise<{ p50: number; p99: number }> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
+  const text = await res.text();
+  const read = (q: string) => {
+    const match = new RegExp(`^gateway_event_loop_delay_seconds\\{[^}]*quantile="${q}"[^}]*\\} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`${url}/metrics has no gateway_event_loop_delay_seconds{quantile="${q}"}`);
+    return Number(match[1]) * 1000;
+  };
+  return { p50: read('0.5'), p99: read('0.99') };
+}
+
+/** Scrapes every `scrapeEveryMs` until stopped; each window's figures and when it closed. */
+function loopDelaySampler(url: string) {
+  const windows: Array<{ p50: number; p99: number; at: number }> = [];
+  let stopped = false;
+  const loop = (async () => {
+    await scrapeLoopDelay(url).catch(() => undefined); // opens the first window
+    while (!stopped) {
+      await sleep(WAVE.scrapeEveryMs);
+      const w = await scrapeLoopDelay(url).catch(() => undefined);
+      if (w) windows.push({ ...w, at: performance.now() });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return windows;
+    },
+  };
+}
+
+interface WaveResult {
+  variant: Variant;
+  gatewayId: string;
+  loadMs: number;
+  triggerMs: number;
+  waveMs: number;
+  savedInWindow: number;
+  failedAttempts: number;
+  firstFailure: string | undefined;
+  baseline: ReturnType<typeof distribution>;
+  during: ReturnType<typeof distribution>;
+  /** Worst and median p99 of the 1 s windows that closed during the wave, worst one before it (ms). */
+  loopDelayP99Max: number;
+  loopDelayP99Median: number;
+  loopDelayP99Baseline: number;
+  loopWindows: number;
+  lightErrors: Record<string, number>;
+  triggerErrors: number;
+  snapshotBytesAvg: number;
+}
+
+async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], head: number, owner: TestUser): Promise<WaveResult> {
+  const gw = await startGateway(ctx, variant, head);
+  const members: Member[] = [];
+  try {
+    const loadAt = performance.now();
+    await mapLimit(roomIds, WAVE.loadParallel, async (roomId, i) => {
+      const entered = await enterRoom(ctx.api, owner, roomId, i, { timeoutMs: 60_000, deadlineMs: 90_000 });
+      members.push(entered.member);
+      ctx.open.add(entered.member);
+      if (entered.member.gatewayId !== gw.id) throw new Error(`room ${roomId} went to ${entered.member.gatewayId}, not ${gw.id}`);
+      if (entered.ack.room.headSeq !== head) throw new Error(`room ${roomId}: head ${entered.ack.room.headSeq}, expected ${head}`);
+    });
+    const loadMs = performance.now() - loadAt;
+    log(`${roomIds.length} rooms loaded on ${gw.id} in ${round(loadMs / 1000, 1)} s`);
+
+    const lightRoom = await ctx.api.createRoom(ctx.users[1]!.token, `bench wave light ${variant.id}`);
+    const light = await enterRoom(ctx.api, ctx.users[1]!, lightRoom.id, roomIds.length);
+    members.push(light.member);
+    ctx.open.add(light.member);
+    if (light.member.gatewayId !== gw.id) throw new Error(`the light room went to ${light.member.gatewayId}, not ${gw.id}`);
+
+    const sender = lightSender(light.member.socket, `${ctx.runId}-wave-${variant.id}-light`);
+    const sampler = loopDelaySampler(gw.url);
+    await sleep(WAVE.baselineMs);
+
+    // One message into each room: every room is now one event past SNAPSHOT_EVERY_EVENTS' mark.
+    const triggerAt = performance.now();
+    const acks = await Promise.all(
+      members
+        .filter((m) => m !== light.member)
+        .map((m, i) =>
+          m.socket
+            .timeout(LIGHT_ACK_TIMEOUT_MS)
+            .emitWithAck('message:send', { clientMsgId: `${ctx.runId}-wave-${variant.id}-${i}`, text: 'snapshot me' })
+            .catch(() => ({ ok: false as const })),
+        ),
+    );
+    const triggerMs = performance.now() - triggerAt;
+    log(`trigger messages acknowledged in ${round(triggerMs / 1000, 1)} s`);
+    const savedSoFar = async () => {
+      const { rows } = await ctx.pool.query<{ n: number; bytes: number }>(
+        'SELECT count(*)::int AS n, coalesce(avg(bytes), 0)::float AS bytes FROM room_snapshots WHERE room_id = ANY($1::uuid[]) AND seq = $2',
+        [roomIds, head + 1],
+      );
+      return rows[0]!;
+    };
+    let saved = await savedSoFar();
+    while (saved.n < roomIds.length && performance.now() - triggerAt < WAVE.windowMs) {
+      await sleep(100);
+      saved = await savedSoFar();
+    }
+    const waveEnd = performance.now();
+    const { samples, errors } = await sender.stop();
+    const windows = await sampler.stop();
+    const inWave = windows.filter((w) => w.at > triggerAt && w.at <= waveEnd + WAVE.scrapeEveryMs);
+    const failed = await scrapeCounter(gw.url, 'gateway_snapshots_failed_total');
+    const firstFailure = /snapshot of room \S+ failed[^\n]*/.exec(gw.proc.logs())?.[0];
+    log(`wave ${saved.n}/${roomIds.length} snapshots in ${round((waveEnd - triggerAt) / 1000, 1)} s, ${failed} failed attempts${firstFailure ? ` (${firstFailure})` : ''}`);
+
+    return {
+      variant,
+      gatewayId: gw.id,
+      loadMs,
+      triggerMs,
+      waveMs: waveEnd - triggerAt,
+      savedInWindow: saved.n,
+      failedAttempts: failed,
+      firstFailure,
+      baseline: distribution(samples.filter((s) => s.sentAt < triggerAt).map((s) => s.ms)),
+      during: distribution(samples.filter((s) => s.sentAt >= triggerAt && s.sentAt <= waveEnd).map((s) => s.ms)),
+      loopDelayP99Max: round(Math.max(0, ...inWave.map((w) => w.p99))),
+      loopDelayP99Median: distribution(inWave.map((w) => w.p99)).p50,
+      loopDelayP99Baseline: round(Math.max(0, ...windows.filter((w) => w.at <= triggerAt).map((w) => w.p99))),
+      loopWindows: inWave.length,
+      lightErrors: errors,
+      triggerErrors: acks.filter((a) => !a.ok).length,
+      snapshotBytesAvg: Math.round(saved.bytes),
+    };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n----- ${gw.id} -----\n${gw.proc.logs().slice(-6000)}`);
+  } finally {
+    for (const m of members) {
+      m.socket.removeAllListeners();
+      m.socket.close();
+      ctx.open.delete(m);
+    }
+    // kill -9: a drain would write 500 more snapshots. The next variant waits for the registry.
+    await gw.proc.kill();
+    await waitFor(`${gw.id} to be gone`, async () => isGone((await registryStatus(ctx)).get(gw.id)), 30_000, 250);
+  }
+}
+
+export const snapshotWave: Scenario = {
+  id: 'snapshot-wave',
+  title: '500 rooms x 1 MB snapshotted at once, light sender beside them',
+  params: {
+    ...WAVE,
+    variants: VARIANTS.map((v) => v.label),
+    measured: `ack latency of a sender in another room on the same gateway (one send every ${LIGHT_EVERY_MS} ms, open loop), from the trigger until all 500 snapshots are in Postgres (or the window ends); gateway_event_loop_delay_seconds scraped every second`,
+  },
+  async run(ctx) {
+    const owner = ctx.users[0]!;
+    await drainStackGateways(ctx);
+
+    const created = await mapLimit(Array.from({ length: WAVE.rooms }, (_, i) => i), 8, (i) => ctx.api.createRoom(owner.token, `bench wave ${i}`));
+    const roomIds = created.map((r) => r.id);
+    const fillAt = performance.now();
+    const chunks: string[][] = [];
+    for (let i = 0; i < roomIds.length; i += WAVE.fillChunk) chunks.push(roomIds.slice(i, i + WAVE.fillChunk));
+    await mapLimit(chunks, WAVE.fillParallel, (chunk) => fillRooms(ctx, chunk, owner, WAVE.postsPerRoom));
+    const fillMs = performance.now() - fillAt;
+    log(`${WAVE.rooms} rooms filled with ${WAVE.postsPerRoom} posts each in ${round(fillMs / 1000, 1)} s`);
+    const docBytes = documentBytes(roomIds[0]!, owner);
+
+    const results: WaveResult[] = [];
+    let head = WAVE.postsPerRoom + 1;
+    for (const variant of VARIANTS) {
+      log(`${variant.label} ...`);
+      results.push(await runWave(ctx, variant, roomIds, head, owner));
+      head += 1; // the trigger message
+      // The next variant loads every room by a full replay again, as this one did.
+      await ctx.pool.query('DELETE FROM room_snapshots WHERE room_id = ANY($1::uuid[])', [roomIds]);
+    }
+
+    const s = 'snapshot-wave';
+    const common = { rooms: WAVE.rooms, documentBytes: docBytes, fillMs: round(fillMs, 0) };
+    return results.flatMap((r): Figure[] => {
+      const details = {
+        ...common,
+        variant: r.variant.label,
+        gateway: r.gatewayId,
+        loadMs: round(r.loadMs, 0),
+        triggerMs: round(r.triggerMs, 0),
+        waveMs: round(r.waveMs, 0),
+        savedInWindow: r.savedInWindow,
+        failedAttempts: r.failedAttempts,
+        firstFailure: r.firstFailure,
+        snapshotBytesAvg: r.snapshotBytesAvg,
+        lightBaseline: r.baseline,
+        lightDuringWave: r.during,
+        lightErrors: r.lightErrors,
+        triggerErrors: r.triggerErrors,
+        loopDelayWindows: r.loopWindows,
+        loopDelayP99MedianMs: r.loopDelayP99Median,
+        loopDelayP99BaselineMs: r.loopDelayP99Baseline,
+      };
+      const errors = Object.keys(r.lightErrors).length ? ` errors=${JSON.stringify(r.lightErrors)}` : '';
+      return [
+        {
+          scenario: s,
+          name: `light ack p99 during the wave (${r.variant.id})`,
+          value: r.during.p99,
+          unit: 'ms',
+          note: `${r.variant.label}; n=${r.during.n}, p50 ${r.during.p50}, max ${r.during.max} ms; before the wave p99 ${r.baseline.p99} ms${errors}${r.lightErrors.timeout ? ` (timeouts counted at ${LIGHT_ACK_TIMEOUT_MS / 1000} s)` : ''}`,
+          details,
+        },
+        {
+          scenario: s,
+          name: `loop delay p99, worst 1 s window (${r.variant.id})`,
+          value: r.loopDelayP99Max,
+          unit: 'ms',
+          note: `gateway_event_loop_delay_seconds over ${r.loopWindows} windows: median ${r.loopDelayP99Median} ms; before the wave worst ${r.loopDelayP99Baseline} ms`,
+          details,
+        },
+        {
+          scenario: s,
+          name: `snapshots saved in the wave (${r.variant.id})`,
+          value: r.savedInWindow,
+          unit: `of ${WAVE.rooms}`,
+          note: `in ${round(r.waveMs / 1000, 1)} s (window ${WAVE.windowMs / 1000} s), ${r.failedAttempts} failed attempts; ${round(docBytes / 2 ** 20, 2)} MiB JSON, ${round(r.snapshotBytesAvg / 1024, 0)} KiB gzip each; load ${round(r.loadMs / 1000, 1)} s`,
+          details,
+        },
+      ];
+    });
+  },
+};

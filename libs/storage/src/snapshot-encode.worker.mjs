@@ -1,0 +1,48 @@
+// The CPU-heavy half of saving a snapshot, run in a piscina worker thread so the gateway's event
+// loop never serialises, hashes or compresses a room (see snapshot-encoder.ts, which posts the
+// copy this file receives).
+//
+// Plain JavaScript that imports only Node built-ins on purpose: the same file runs from the
+// source tree under jest (which cannot transform code inside a worker thread) and next to the
+// built dist/ in production.
+//
+// It must produce exactly the bytes of encodeSnapshotDocument (libs/domain/src/room-snapshot.ts),
+// so that every stored snapshot keeps loading: snapshot-encoder.spec.ts compares the two.
+import { createHash } from 'node:crypto';
+import { setPriority } from 'node:os';
+import { gzipSync } from 'node:zlib';
+
+// Below the event loop: when cores are short (a gateway on two), the loop that acknowledges
+// sends must win over a background snapshot. On Linux a thread's nice value is its own, so this
+// lowers only this thread; elsewhere it would lower the whole process, so it is left alone.
+if (process.platform === 'linux') {
+  try {
+    setPriority(0, 10);
+  } catch {
+    // Not permitted here: encode at the normal priority.
+  }
+}
+
+/**
+ * @param copy a RoomStateCopy (snapshot-encoder.ts): the room's windows as parallel columns.
+ * @returns `{ body, checksum }`: the gzip of the document JSON, and the sha256 hex of the state JSON.
+ */
+export default function encodeSnapshot(copy) {
+  const stateJson = JSON.stringify(serializedState(copy));
+  const checksum = createHash('sha256').update(stateJson).digest('hex');
+  const head = JSON.stringify({ format: copy.format, roomId: copy.roomId, seq: copy.headSeq, createdAt: copy.createdAt, checksum });
+  // JSON.stringify(document) with `state` as its last key, without stringifying the state twice.
+  const json = `${head.slice(0, -1)},"state":${stateJson}}`;
+  return { body: gzipSync(Buffer.from(json, 'utf8')), checksum };
+}
+
+/** SerializedRoomState (room-snapshot.ts), in its key order, rebuilt from the columns. */
+function serializedState(copy) {
+  const messages = new Array(copy.messageSeqs.length);
+  for (let i = 0; i < messages.length; i++) {
+    messages[i] = [copy.messageSeqs[i], copy.messageAuthors[i], copy.messageDeleted[i] === 1];
+  }
+  const sent = new Array(copy.sentSeqs.length);
+  for (let i = 0; i < sent.length; i++) sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], copy.sentTs[i]];
+  return { roomId: copy.roomId, name: copy.name, headSeq: copy.headSeq, messages, sent };
+}
