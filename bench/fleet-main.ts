@@ -73,11 +73,14 @@ function parseArgs(argv: string[]): { fleet: FleetParams; footprint: FootprintPa
     concurrency: 16,
   };
   const footprintRooms = Math.floor(given.footprintRooms ?? 2000);
+  // Ten sockets a room, as in a small chat room, over at most every room.
+  const sockets = Math.min(Math.floor(given.footprintSockets ?? 2000), footprintRooms * 10);
   const footprint: FootprintParams = {
     rooms: footprintRooms,
     historyMessages: 10,
-    sockets: Math.floor(given.footprintSockets ?? 2000),
-    loadMembers: Math.min(100, footprintRooms),
+    sockets,
+    socketsPerRoom: 10,
+    loadMembers: Math.min(100, Math.ceil(sockets / 10)),
     inFlight: 4,
     loadSeconds: given.loadSeconds ?? 10,
     concurrency: 16,

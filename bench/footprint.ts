@@ -21,6 +21,8 @@ export interface FootprintParams {
   historyMessages: number;
   /** Sockets connected (over those rooms) for the per-socket reading. */
   sockets: number;
+  /** Sockets a room gets (so the throughput window's messages fan out to that many). */
+  socketsPerRoom: number;
   /** Members of distinct rooms that send during the throughput window. */
   loadMembers: number;
   /** Sends each of them keeps in flight. */
@@ -126,20 +128,22 @@ export async function runFootprint(ctx: FootprintContext, p: FootprintParams): P
   const withRooms = await reading(ctx);
   ctx.log(`footprint: with ${p.rooms} idle rooms: ${describeReading(withRooms)}`);
 
-  // M sockets over those rooms (already loaded, so only the connections are new).
+  // M sockets, `socketsPerRoom` to a room, over the first of those rooms (already loaded, so
+  // only the connections are new).
   const t1 = performance.now();
   const members: Member[] = await mapLimit(
     Array.from({ length: p.sockets }, (_, i) => i),
     p.concurrency,
-    async (i) => (await enterRoom(ctx.api, ctx.users[(i + 1) % ctx.users.length]!, roomIds[i % roomIds.length]!, i)).member,
+    async (i) => (await enterRoom(ctx.api, ctx.users[(i + 1) % ctx.users.length]!, roomIds[Math.floor(i / p.socketsPerRoom) % roomIds.length]!, i)).member,
   );
   ctx.log(`footprint: ${p.sockets} sockets connected in ${round((performance.now() - t1) / 1000, 1)} s`);
   await waitForGauges(ctx, `${p.sockets} sockets`, (g) => g.sockets === p.sockets);
   const withSockets = await reading(ctx);
   ctx.log(`footprint: with ${p.sockets} sockets: ${describeReading(withSockets)}`);
 
-  // Throughput of this one gateway: members of distinct rooms, closed loop.
-  const loaders = members.slice(0, Math.min(p.loadMembers, roomIds.length, members.length));
+  // Throughput of this one gateway: one member in each of `loadMembers` rooms sends (closed
+  // loop), and every message fans out to the room's `socketsPerRoom` sockets.
+  const loaders = members.filter((_, i) => i % p.socketsPerRoom === 0).slice(0, p.loadMembers);
   let before: Awaited<ReturnType<typeof sampleGateway>> | undefined;
   let after: Awaited<ReturnType<typeof sampleGateway>> | undefined;
   let cpuBefore = cpus();
@@ -191,11 +195,11 @@ function footprintFigures(s: FootprintSummary): Figure[] {
       withRooms: s.withRooms,
     }),
     f('memory per idle loaded room (RSS)', kib(s.perIdleRoom.rssBytes), 'KiB', `RSS ${mib(s.baseline.rssBytes)} -> ${mib(s.withRooms.rssBytes)} MiB`),
-    f('memory per connected socket (heap after GC)', kib(s.perSocket.heapBytes), 'KiB', `${p.sockets} sockets vs none, over those rooms: heap ${mib(s.withRooms.heapUsedBytes)} -> ${mib(s.withSockets.heapUsedBytes)} MiB`, {
+    f('memory per connected socket (heap after GC)', kib(s.perSocket.heapBytes), 'KiB', `${p.sockets} sockets vs none, ${p.socketsPerRoom} a room: heap ${mib(s.withRooms.heapUsedBytes)} -> ${mib(s.withSockets.heapUsedBytes)} MiB`, {
       withSockets: s.withSockets,
     }),
     f('memory per connected socket (RSS)', kib(s.perSocket.rssBytes), 'KiB', `RSS ${mib(s.withRooms.rssBytes)} -> ${mib(s.withSockets.rssBytes)} MiB`),
-    f('msgs/s per gateway (acks/s)', s.throughput.acksPerSecond, 'msg/s', `${p.loadMembers} rooms x ${p.inFlight} in flight, ${p.loadSeconds} s; gateway ${s.throughput.gatewayCpuPercent}% of a core, machine ${s.throughput.machineCpuPercent}% busy; ${s.throughput.eventsPerBatch} events/commit`, {
+    f('msgs/s per gateway (acks/s)', s.throughput.acksPerSecond, 'msg/s', `${p.loadMembers} rooms x ${p.inFlight} in flight, fan-out ${p.socketsPerRoom}, ${p.loadSeconds} s; gateway ${s.throughput.gatewayCpuPercent}% of a core, machine ${s.throughput.machineCpuPercent}% busy; ${s.throughput.eventsPerBatch} events/commit`, {
       ...s.throughput,
     }),
     f('msgs/s per gateway core', s.throughput.acksPerGatewayCoreSecond, 'msg/s', 'acks/s / the gateway process CPU share (Postgres, the API and the clients not counted)'),
