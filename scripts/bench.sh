@@ -6,6 +6,9 @@
 # bench-results/bench-<timestamp>.json and bench-results/latest.json.
 # `npm run bench -- soak [--rooms N ...]` runs the soak instead (bench/soak-main.ts: one gateway,
 # rooms churned through it; writes bench-results/soak-<timestamp>.json).
+# `npm run bench -- fleet [--gateways N --rooms N ...]` runs the multi-gateway simulation instead
+# (bench/fleet-main.ts: memory per room and socket on one gateway, then a rolling restart of N
+# gateways under traffic; writes bench-results/fleet-<timestamp>.json).
 #
 # Bench environment (override with BENCH_DATABASE_URL / BENCH_REDIS_URL / S3_ENDPOINT...):
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/durable_rooms_bench  (dropped and re-created each run)
@@ -40,5 +43,9 @@ STEP=bench
 if [[ ${1:-} == soak ]]; then
   shift
   exec node -r ./bench/register.js bench/soak-main.ts "$@"
+fi
+if [[ ${1:-} == fleet ]]; then
+  shift
+  exec node -r ./bench/register.js bench/fleet-main.ts "$@"
 fi
 exec node -r ./bench/register.js bench/main.ts "$@"

@@ -26,27 +26,29 @@ export function hasRoomFor(gw: GatewayInfo): boolean {
 
 /**
  * Least-loaded placement: among live, non-draining gateways with room to spare, the one with
- * the fewest assigned rooms, ties broken by fewest connections, then by id so the choice is
- * deterministic. Pure, so the policy is swappable and unit-tested without Redis.
+ * the fewest assigned rooms. Gateways of equal load are told apart by rendezvous hashing on the
+ * room id, not by a fixed order: schedulers that place rooms at the same moment read the same
+ * (soon stale) counts, and a fixed tie-break (fewest connections, then id) would send every one
+ * of those rooms to the same gateway. Hashing spreads them over the equals, while one room
+ * always prefers the same gateway among them. Pure, so the policy is swappable and unit-tested
+ * without Redis.
  */
-export function pickLeastLoaded(gateways: readonly GatewayInfo[]): GatewayInfo | undefined {
-  let best: GatewayInfo | undefined;
+export function pickLeastLoaded(gateways: readonly GatewayInfo[], roomId: string): GatewayInfo | undefined {
+  let least: GatewayInfo[] = [];
   for (const gw of gateways) {
     if (gw.status !== 'active' || !hasRoomFor(gw)) continue;
-    if (
-      !best ||
-      gw.assigned < best.assigned ||
-      (gw.assigned === best.assigned && (gw.connections < best.connections || (gw.connections === best.connections && gw.id < best.id)))
-    ) {
-      best = gw;
-    }
+    if (least.length === 0 || gw.assigned < least[0]!.assigned) least = [gw];
+    else if (gw.assigned === least[0]!.assigned) least.push(gw);
   }
-  return best;
+  if (least.length <= 1) return least[0];
+  const owner = rendezvousOwner(roomId, least.map((gw) => gw.id));
+  return least.find((gw) => gw.id === owner);
 }
 
 /**
- * Rendezvous (highest random weight) hashing: the static scheduler's owner for a room. Every
- * process computes the same owner from the same gateway list without talking to anyone.
+ * Rendezvous (highest random weight) hashing: the static scheduler's owner for a room, and the
+ * least-loaded placement's choice among equals. Every process computes the same owner from the
+ * same gateway list without talking to anyone.
  */
 export function rendezvousOwner(roomId: string, gatewayIds: readonly string[]): string | undefined {
   let best: string | undefined;

@@ -23,7 +23,7 @@ export class RedisScheduler implements Scheduler {
     // Owner dead or gone: move the room. The CAS makes racing schedulers agree.
     let expected = owner;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const choice = pickLeastLoaded(gateways);
+      const choice = pickLeastLoaded(gateways, roomId);
       if (!choice) throw new DomainError('no_gateway', 'no live gateway can take the room; try again shortly');
       const winner = await this.ownership.assign(roomId, expected, choice.id);
       expected = winner;
