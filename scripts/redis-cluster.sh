@@ -9,7 +9,9 @@
 #       runs one in the foreground until Ctrl-C, for trying things by hand
 #
 # Ports: REDIS_CLUSTER_PORTS (default "7201 7202 7203"). Nothing is kept on disk beyond the temp
-# dir, and every node is ended by its PID.
+# dir, and every node is ended by its PID. The node timeout is 30 s: there are no replicas to
+# fail over to, and an outage test that freezes every node for a few seconds must not leave the
+# nodes marking each other failed when they wake up.
 
 _rc_log() { echo "redis-cluster: $*" >&2; }
 
@@ -44,7 +46,7 @@ redis_cluster_start() {
   REDIS_CLUSTER_PIDS=''
   for port in "${ports[@]}"; do
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes \
-      --cluster-config-file "$REDIS_CLUSTER_DIR/nodes-$port.conf" --cluster-node-timeout 5000 \
+      --cluster-config-file "$REDIS_CLUSTER_DIR/nodes-$port.conf" --cluster-node-timeout 30000 \
       --save '' --appendonly no --dir "$REDIS_CLUSTER_DIR" \
       --logfile "$REDIS_CLUSTER_DIR/redis-$port.log" &
     REDIS_CLUSTER_PIDS+="$! "

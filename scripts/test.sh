@@ -24,12 +24,14 @@ REDIS_CLUSTER_DIR=''
 # shellcheck source=scripts/redis-cluster.sh
 . scripts/redis-cluster.sh
 
-# The cluster subset: every multi-key Redis call of routing and jobs, and acceptance 1 end to end.
+# The cluster subset: every multi-key Redis call of routing and jobs, acceptance 1 end to end,
+# and the outage of acceptance 6 on the cluster.
 CLUSTER_SPECS=(
   libs/routing/src/routing.int-spec.ts
   apps/gateway/src/lifecycle/ownership.watcher.int-spec.ts
   libs/jobs/src/export-requests.int-spec.ts
   test/cluster.e2e-spec.ts
+  test/redis-outage.e2e-spec.ts
 )
 
 finish() {

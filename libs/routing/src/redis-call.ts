@@ -8,9 +8,16 @@ import type { RedisClient } from './redis-connection';
  */
 export const REDIS_DEADLINE_MS = 1_200;
 
+const UNREACHABLE_MESSAGE = 'redis unreachable';
+
 /** The error every Redis outage becomes: 503 `unavailable` over HTTP, an `unavailable` ack or handshake. */
 export function redisUnreachable(): DomainError {
-  return new DomainError('unavailable', 'redis unreachable');
+  return new DomainError('unavailable', UNREACHABLE_MESSAGE);
+}
+
+/** Whether `err` is the error of `redisUnreachable()`. */
+export function isRedisUnreachable(err: unknown): boolean {
+  return err instanceof DomainError && err.code === 'unavailable' && err.message === UNREACHABLE_MESSAGE;
 }
 
 /** Client states in which a command can only wait or fail: fail at once instead. */
