@@ -28,7 +28,6 @@ const ROOMS = 200;
 const clusterNodes = parseConfig({ REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES }).redisClusterNodes;
 
 if (!clusterNodes) {
-  // eslint-disable-next-line no-console
   console.log('cluster.e2e-spec: skipped (REDIS_CLUSTER_NODES is not set; `npm test` sets it in its cluster run)');
 }
 
