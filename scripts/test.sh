@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # `npm test` (and .ci/run): install if needed, make sure Postgres/Redis answer, build, start a
-# throw-away S3 store (unless S3_ENDPOINT is set), migrate the test database, run jest.
+# throw-away S3 store (unless S3_ENDPOINT is set), migrate the test database, run jest; then
+# start a throw-away 3-master Redis Cluster (scripts/redis-cluster.sh) and run the cluster
+# subset against it, with REDIS_CLUSTER_NODES set and nothing listening at REDIS_URL.
 # Extra arguments go to jest:  npm test -- apps/api --testNamePattern login
 #
 # Test environment (override with TEST_DATABASE_URL / TEST_REDIS_URL / S3_ENDPOINT...):
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:5432/durable_rooms_test
 #   REDIS_URL=redis://127.0.0.1:6379/1
+# The cluster run: TEST_REDIS_CLUSTER=auto (default: after a run without jest arguments), 1
+# (always, after the jest arguments' run), 0 (never) or only (the cluster subset alone, with
+# the jest arguments). REDIS_CLUSTER_PORTS (default "7201 7202 7203") moves the cluster.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,6 +19,20 @@ STEP=setup
 S3_PID=''
 S3_LOG=''
 JEST_RC=''
+REDIS_CLUSTER_PIDS=''
+REDIS_CLUSTER_DIR=''
+# shellcheck source=scripts/redis-cluster.sh
+. scripts/redis-cluster.sh
+
+# The cluster subset: every multi-key Redis call of routing and jobs, acceptance 1 end to end,
+# and the outage of acceptance 6 on the cluster.
+CLUSTER_SPECS=(
+  libs/routing/src/routing.int-spec.ts
+  apps/gateway/src/lifecycle/ownership.watcher.int-spec.ts
+  libs/jobs/src/export-requests.int-spec.ts
+  test/cluster.e2e-spec.ts
+  test/redis-outage.e2e-spec.ts
+)
 
 finish() {
   local rc=$?
@@ -24,6 +43,7 @@ finish() {
     wait "$S3_PID" 2>/dev/null || true
   fi
   [[ -n $S3_LOG ]] && rm -f "$S3_LOG"
+  redis_cluster_stop
   if [[ -n $JEST_RC ]]; then
     if [[ $JEST_RC -eq 0 ]]; then
       echo "test: PASSED (jest exit 0)"
@@ -90,13 +110,61 @@ fi
 STEP='migration of the test database'
 npm run db:migrate
 
-STEP='jest'
-JEST_JSON=$(mktemp -t durable-rooms-jest.XXXXXX)
-set +e
-npx jest --runInBand --json --outputFile="$JEST_JSON" "$@"
-JEST_RC=$?
-set -e
-# One plain closing line that any CI can read: "tests: N passed, N failed".
-node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`)' "$JEST_JSON" 2>/dev/null || true
-rm -f "$JEST_JSON"
+# jest_run NAME ARGS...: one jest run; its result file is kept for the closing line.
+JEST_RESULTS=()
+jest_run() {
+  local name=$1 json rc
+  shift
+  json=$(mktemp -t durable-rooms-jest.XXXXXX)
+  JEST_RESULTS+=("$json")
+  echo "test: jest ($name)"
+  set +e
+  npx jest --runInBand --json --outputFile="$json" "$@"
+  rc=$?
+  set -e
+  return $rc
+}
+
+CLUSTER_MODE=${TEST_REDIS_CLUSTER:-auto}
+if [[ $CLUSTER_MODE == auto ]]; then
+  if [[ $# -eq 0 ]]; then CLUSTER_MODE=1; else CLUSTER_MODE=0; fi
+fi
+
+SINGLE_RC=0
+if [[ $CLUSTER_MODE != only ]]; then
+  STEP='jest'
+  # The option goes last: as an array option it would take the paths after it for patterns.
+  jest_run 'single Redis' "$@" --testPathIgnorePatterns '/test/cluster\.e2e-spec\.ts$' || SINGLE_RC=$?
+fi
+
+CLUSTER_RC=0
+if [[ $CLUSTER_MODE == 1 || $CLUSTER_MODE == only ]]; then
+  STEP='Redis Cluster start'
+  redis_cluster_start
+  # Nothing listens at REDIS_URL for this run: a process still using it would fail.
+  CLOSED_PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  STEP='jest (Redis Cluster)'
+  if [[ $CLUSTER_MODE == only && $# -gt 0 ]]; then cluster_args=("$@"); else cluster_args=("${CLUSTER_SPECS[@]}"); fi
+  SINGLE_REDIS_URL=$REDIS_URL
+  export REDIS_URL="redis://127.0.0.1:$CLOSED_PORT/1" ROUTING_TEST_REDIS_URL="redis://127.0.0.1:$CLOSED_PORT/2"
+  jest_run "Redis Cluster $REDIS_CLUSTER_NODES, nothing at $REDIS_URL" "${cluster_args[@]}" || CLUSTER_RC=$?
+  export REDIS_URL=$SINGLE_REDIS_URL
+  unset ROUTING_TEST_REDIS_URL REDIS_CLUSTER_NODES
+  redis_cluster_stop
+fi
+
+JEST_RC=$((SINGLE_RC != 0 ? SINGLE_RC : CLUSTER_RC))
+# One plain closing line that any CI can read: "tests: N passed, N failed" (every run summed).
+node -e '
+  let passed = 0, failed = 0;
+  for (const file of process.argv.slice(1)) {
+    try {
+      const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
+      passed += r.numPassedTests;
+      failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+    } catch { failed += 1; }
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed`);
+' "${JEST_RESULTS[@]}" 2>/dev/null || true
+rm -f "${JEST_RESULTS[@]}"
 exit "$JEST_RC"

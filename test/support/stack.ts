@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { baseEnv, freePort, ManagedProcess, waitFor } from './processes';
 import { S3Server } from './s3-server';
 import { TcpProxy, throughProxy } from './tcp-proxy';
@@ -26,6 +26,12 @@ export interface StackOptions {
   s3?: 'own' | 'env' | S3Server;
   /** Gateways reach Postgres through a TCP proxy (`stack.pgProxy`) that the test can cut. */
   pgProxy?: boolean;
+  /**
+   * Every process of the stack (API, gateways, and a worker or CLI started with `stack.env()`)
+   * reaches Redis (REDIS_URL) through a TCP proxy (`stack.redisProxy`) that the test can cut.
+   * Not with a Redis Cluster, whose nodes hand out their own addresses.
+   */
+  redisProxy?: boolean;
   /** Keep the Redis test database as it is (a restart of a whole stack); default: flush it. */
   keepRedis?: boolean;
 }
@@ -45,6 +51,8 @@ export class TestStack {
   s3: S3Server | undefined;
   /** Between the gateways and Postgres when `pgProxy` was asked for. */
   pgProxy: TcpProxy | undefined;
+  /** Between every process and Redis when `redisProxy` was asked for. */
+  redisProxy: TcpProxy | undefined;
   private ownsS3 = false;
 
   private constructor(private readonly options: StackOptions) {}
@@ -64,6 +72,11 @@ export class TestStack {
         const target = new URL(baseEnv().DATABASE_URL!);
         stack.pgProxy = await TcpProxy.start({ host: target.hostname || '127.0.0.1', port: Number(target.port || 5432) });
       }
+      if (options.redisProxy) {
+        if (process.env.REDIS_CLUSTER_NODES) throw new Error('redisProxy: not with a Redis Cluster (REDIS_CLUSTER_NODES is set)');
+        const target = new URL(baseEnv().REDIS_URL!);
+        stack.redisProxy = await TcpProxy.start({ host: target.hostname || '127.0.0.1', port: Number(target.port || 6379) });
+      }
       await stack.startApi();
       for (let i = 1; i <= (options.gateways ?? 2); i++) await stack.startGateway(`${options.name}-gw-${i}`);
     } catch (err) {
@@ -73,9 +86,15 @@ export class TestStack {
     return stack;
   }
 
-  /** Environment of the stack's processes (API, CLI): the test databases, the stack's S3 and `options.env`. */
+  /**
+   * Environment of the stack's processes (API, CLI): the test databases, the stack's S3, the
+   * Redis Cluster of the cluster run (REDIS_CLUSTER_NODES), the Redis proxy, and `options.env`.
+   */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return baseEnv({ ...(this.s3?.env() ?? {}), ...this.options.env, ...extra });
+    const redis: Record<string, string> = {};
+    if (process.env.REDIS_CLUSTER_NODES) redis.REDIS_CLUSTER_NODES = process.env.REDIS_CLUSTER_NODES;
+    if (this.redisProxy) redis.REDIS_URL = throughProxy(baseEnv().REDIS_URL!, this.redisProxy);
+    return baseEnv({ ...(this.s3?.env() ?? {}), ...redis, ...this.options.env, ...extra });
   }
 
   async startApi(): Promise<void> {
@@ -130,9 +149,11 @@ export class TestStack {
    */
   async stop(): Promise<ExitInfo[]> {
     this.pgProxy?.restore();
+    this.redisProxy?.restore();
     const procs = [...this.gateways.map((g) => g.proc), this.api].filter((p): p is ManagedProcess => Boolean(p));
     const exits = await Promise.all(procs.map(async (p) => ({ name: p.name, ...(await p.stop()) })));
     await this.pgProxy?.close().catch(() => undefined);
+    await this.redisProxy?.close().catch(() => undefined);
     if (this.ownsS3) await this.s3?.destroy().catch(() => undefined);
     return exits;
   }
@@ -162,8 +183,22 @@ async function waitForHttp(url: string, proc: ManagedProcess): Promise<void> {
   });
 }
 
-/** The end-to-end suites own the test Redis database: start each from an empty one. */
+/**
+ * The end-to-end suites own the test Redis database: start each from an empty one. In the
+ * cluster run they own the whole throw-away cluster, and every master is flushed.
+ */
 async function resetRedis(): Promise<void> {
+  const seeds = process.env.REDIS_CLUSTER_NODES;
+  if (seeds) {
+    const cluster = new Cluster(seeds.split(',').map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) })));
+    try {
+      await cluster.ping(); // the masters are known once the cluster client is ready
+      await Promise.all(cluster.nodes('master').map((node) => node.flushall()));
+    } finally {
+      cluster.disconnect();
+    }
+    return;
+  }
   const redis = new Redis(baseEnv().REDIS_URL!);
   try {
     await redis.flushdb();

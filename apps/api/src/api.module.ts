@@ -1,10 +1,10 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { Redis } from 'ioredis';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
-import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
+import { bullProducer } from '../../../libs/jobs/src';
+import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { HealthController } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { AdminController } from './admin/admin.controller';
@@ -27,9 +27,10 @@ import { WEB_PATHS } from './web/web-client';
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
+    const jobs = bullProducer(config, new Logger('JobQueue'));
     return {
       module: ApiModule,
-      imports: [...exportsImports(config)],
+      imports: [...exportsImports(jobs)],
       controllers: [ExportsController, AuthController, RoomsController, AdminController, HealthController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
@@ -37,21 +38,21 @@ export class ApiModule {
         { provide: ApiMetrics, useFactory: () => new ApiMetrics(WEB_PATHS) },
         { provide: METRICS_REGISTRY, useFactory: (metrics: ApiMetrics) => metrics.registry, inject: [ApiMetrics] },
         { provide: Database, useFactory: () => new Database(config.databaseUrl, { poolSize: 5, applicationName: 'api' }) },
-        { provide: REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) },
+        { provide: REDIS, useFactory: () => createRedisClient(config, 'commands', new Logger('Redis')) },
         { provide: TokenService, useFactory: () => new TokenService(config.jwtSecret, config.tokenTtlSeconds, config.ticketTtlSeconds) },
         { provide: UserRepository, useFactory: (db: Database) => new UserRepository(db), inject: [Database] },
         { provide: RoomRepository, useFactory: (db: Database) => new RoomRepository(db), inject: [Database] },
         { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
         { provide: SnapshotRepository, useFactory: (db: Database) => new SnapshotRepository(db), inject: [Database] },
-        { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
-        { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
+        { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
+        { provide: GatewayRegistry, useFactory: (redis: RedisClient) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
         {
           provide: SCHEDULER,
           useFactory: (registry: GatewayRegistry, ownership: RoomOwnership) =>
             config.staticGateways ? new StaticScheduler(config.staticGateways) : new RedisScheduler(registry, ownership),
           inject: [GatewayRegistry, RoomOwnership],
         },
-        ...exportsProviders(config),
+        ...exportsProviders(config, jobs),
         AuthGuard,
         AdminGuard,
         AuthService,

@@ -1,19 +1,18 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
 import { loadConfigOrExit, type AppConfig } from '../../../libs/config/src';
 import { Database } from '../../../libs/persistence/src';
-import { GatewayRegistry } from '../../../libs/routing/src';
+import { createRedisClient, GatewayRegistry, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client } from '../../../libs/storage/src';
 
 /**
  * The CLI's connections to Postgres, Redis and S3, from the same environment the services read.
  * Each is opened on first use and all are closed by `close()`. The CLI fails fast: an unreachable
- * Redis is an error after a few attempts, not an endless wait.
+ * Redis is an error within the routing deadline (about a second), not an endless wait.
  */
 export class CliContext {
   readonly config: AppConfig = loadConfigOrExit();
   private database?: Database;
-  private redisClient?: Redis;
+  private redisClient?: RedisClient;
   private s3Client?: S3Client;
 
   get db(): Database {
@@ -21,12 +20,8 @@ export class CliContext {
     return this.database;
   }
 
-  get redis(): Redis {
-    this.redisClient ??= new Redis(this.config.redisUrl, {
-      maxRetriesPerRequest: 1,
-      connectTimeout: 3_000,
-      retryStrategy: (attempt) => (attempt > 3 ? null : 250),
-    });
+  get redis(): RedisClient {
+    this.redisClient ??= createRedisClient(this.config);
     return this.redisClient;
   }
 

@@ -1,11 +1,10 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { S3Client } from '@aws-sdk/client-s3';
-import { Redis } from 'ioredis';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from '../../../libs/persistence/src';
-import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
+import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, createSnapshotEncoder, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
@@ -39,15 +38,12 @@ export class GatewayModule {
           provide: Database,
           useFactory: () => new Database(config.databaseUrl, { poolSize: 8, applicationName: `gateway-${config.gatewayId}` }),
         },
-        {
-          provide: REDIS,
-          useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true }),
-        },
+        { provide: REDIS, useFactory: () => createRedisClient(config, 'commands', new Logger('Redis')) },
         { provide: TokenService, useFactory: () => new TokenService(config.jwtSecret, config.tokenTtlSeconds, config.ticketTtlSeconds) },
-        { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
+        { provide: GatewayRegistry, useFactory: (redis: RedisClient) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
         {
           provide: OWNERSHIP,
-          useFactory: (redis: Redis) =>
+          useFactory: (redis: RedisClient) =>
             config.staticGateways
               ? new StaticOwnershipCheck(
                   config.staticGateways.map((g) => g.id),
@@ -64,7 +60,7 @@ export class GatewayModule {
           inject: [Database, GatewayMetrics],
         },
         SocketRoomChannel,
-        { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
+        { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: S3Client, useFactory: () => createS3Client(config.s3) },
         // Its worker threads end in onApplicationShutdown, after the drain's final snapshots.
         { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots }) },

@@ -1,9 +1,8 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
-import { Redis } from 'ioredis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AppConfig } from '../../../libs/config/src';
-import { bullConnection, EXPORT_QUEUE, SNAPSHOT_QUEUE } from '../../../libs/jobs/src';
+import { bullWorker, EXPORT_QUEUE, SNAPSHOT_QUEUE } from '../../../libs/jobs/src';
 import {
   Database,
   EventLogRepository,
@@ -11,7 +10,7 @@ import {
   SnapshotBacklogRepository,
   SnapshotRepository,
 } from '../../../libs/persistence/src';
-import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
+import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, ExportStore, SnapshotEncoder, SnapshotStore, WorkerSnapshotEncoder } from '../../../libs/storage/src';
 import { ExportProcessor } from './exports/export.processor';
 import { ColdRoomSweeper } from './snapshots/cold-room.sweeper';
@@ -21,28 +20,33 @@ import { CONFIG, REDIS, S3, WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './worker.config';
 import { WorkerResources } from './worker.resources';
 
+const JOBS_CONNECTION = Symbol('JOBS_CONNECTION');
+
 /** The worker: BullMQ processors over plain classes; no HTTP server. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, workerConfig: WorkerConfig): DynamicModule {
+    const jobs = bullWorker(config, new Logger('JobQueue'));
     return {
       module: WorkerModule,
       imports: [
-        BullModule.forRoot({ connection: bullConnection(config.redisUrl) }),
+        BullModule.forRoot({ connection: jobs.connection, prefix: jobs.prefix }),
         BullModule.registerQueue({ name: EXPORT_QUEUE }, { name: SNAPSHOT_QUEUE }),
       ],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: WORKER_CONFIG, useValue: workerConfig },
         { provide: Database, useFactory: () => new Database(config.databaseUrl, { poolSize: 4, applicationName: 'worker' }) },
-        { provide: REDIS, useFactory: () => new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) },
+        { provide: REDIS, useFactory: () => createRedisClient(config, 'commands', new Logger('Redis')) },
+        // BullMQ leaves a connection it was given (the cluster client) open: close it last.
+        { provide: JOBS_CONNECTION, useFactory: () => ({ onApplicationShutdown: () => jobs.close() }) },
         { provide: S3, useFactory: () => createS3Client(config.s3) },
         { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
         { provide: SnapshotRepository, useFactory: (db: Database) => new SnapshotRepository(db), inject: [Database] },
         { provide: ExportRepository, useFactory: (db: Database) => new ExportRepository(db), inject: [Database] },
         { provide: SnapshotBacklogRepository, useFactory: (db: Database) => new SnapshotBacklogRepository(db), inject: [Database] },
-        { provide: RoomOwnership, useFactory: (redis: Redis) => new RoomOwnership(redis), inject: [REDIS] },
-        { provide: GatewayRegistry, useFactory: (redis: Redis) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
+        { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
+        { provide: GatewayRegistry, useFactory: (redis: RedisClient) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },
         { provide: ExportStore, useFactory: (s3: S3Client) => new ExportStore(s3, config.s3.bucket), inject: [S3] },
         // Encoding off the event loop keeps BullMQ's lock renewals on time; the threads end in
         // onApplicationShutdown, after the processors closed their workers.

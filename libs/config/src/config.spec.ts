@@ -28,6 +28,7 @@ describe(parseConfig.name, () => {
     expect(config.nodeEnv).toBe('development');
     expect(config.databaseUrl).toBe('postgresql://postgres@127.0.0.1:5432/durable_rooms');
     expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redisClusterNodes).toBeUndefined();
     expect(config.s3).toEqual({
       endpoint: 'http://127.0.0.1:4569',
       region: 'us-east-1',
@@ -114,6 +115,16 @@ describe(parseConfig.name, () => {
     ]);
   });
 
+  it('parses REDIS_CLUSTER_NODES into seed nodes (IPv6 hosts without brackets), keeping REDIS_URL as given', () => {
+    const config = parseConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.internal:7001,[::1]:7002', REDIS_URL: 'redis://127.0.0.1:1/0' });
+    expect(config.redisClusterNodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-1.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:1/0');
+  });
+
   it.each([
     ['PORT', 'abc'],
     ['PORT', '65536'],
@@ -122,6 +133,12 @@ describe(parseConfig.name, () => {
     ['DATABASE_URL', 'mysql://x'],
     ['DATABASE_URL', 'not a url'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:7000,'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:70000'],
+    ['REDIS_CLUSTER_NODES', '127.0.0.1:0'],
+    ['REDIS_CLUSTER_NODES', 'redis://127.0.0.1:7000'],
+    ['REDIS_CLUSTER_NODES', 'a:7000;b:7001'],
     ['S3_ENDPOINT', 'ftp://s3'],
     ['S3_BUCKET', 'ab'],
     ['S3_BUCKET', 'Upper_Case'],

@@ -25,10 +25,32 @@ const url = (name: string, protocols: string[]) =>
     }
   }, `${name} must be a ${protocols.join(' or ')} URL`);
 
+/** One Redis Cluster seed node, `host:port` (an IPv6 host in brackets). */
+const CLUSTER_NODE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+/** `host:port,host:port,…` into seed nodes; the message names what is wrong. */
+const clusterNodes = z
+  .string()
+  .transform((value, ctx) => {
+    const nodes: Array<{ host: string; port: number }> = [];
+    for (const entry of value.split(',').map((s) => s.trim())) {
+      const match = CLUSTER_NODE.exec(entry);
+      const port = Number(match?.[2]);
+      if (!match || port < 1 || port > 65535) {
+        ctx.addIssue({ code: 'custom', message: `REDIS_CLUSTER_NODES must be host:port pairs separated by commas ("${entry}" is not one)` });
+        return z.NEVER;
+      }
+      nodes.push({ host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port });
+    }
+    return nodes;
+  });
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url('DATABASE_URL', ['postgres:', 'postgresql:']).default('postgresql://postgres@127.0.0.1:5432/durable_rooms'),
   REDIS_URL: url('REDIS_URL', ['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** Seed nodes of a Redis Cluster; when set, every process uses the cluster instead of REDIS_URL. */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   S3_ENDPOINT: url('S3_ENDPOINT', ['http:', 'https:']).optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
   S3_BUCKET: z
@@ -75,6 +97,8 @@ export interface AppConfig {
   nodeEnv: 'development' | 'production' | 'test';
   databaseUrl: string;
   redisUrl: string;
+  /** REDIS_CLUSTER_NODES: when set, Redis is this cluster and `redisUrl` is not used. */
+  redisClusterNodes?: Array<{ host: string; port: number }>;
   s3: {
     endpoint?: string;
     region: string;
@@ -132,6 +156,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     nodeEnv: e.NODE_ENV,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
     s3: {
       // Outside production an unset endpoint means the local store `npm start` runs, so the CLI
       // and single processes started by hand find it too; production without one means AWS.

@@ -1,16 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
+import { parseConfig } from '../../config/src';
 import { DomainError } from '../../domain/src';
 import { Database, ExportRepository, RoomRepository, UserRepository } from '../../persistence/src';
-import { bullConnection } from './connection';
+import { bullProducer, type BullSetup } from './connection';
 import { ExportRequests } from './export-requests';
 import { EXPORT_JOB, EXPORT_QUEUE, exportJobId } from './queues';
 
-/** Real Postgres and Redis; the queue lives under a prefix of its own, removed afterwards. */
+/**
+ * Real Postgres and Redis (a Redis Cluster in the cluster run of `npm test`); the queue lives
+ * under a hash-tagged prefix of its own, removed afterwards.
+ */
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/durable_rooms_test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/1';
+const TARGET = {
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/1',
+  redisClusterNodes: parseConfig({ REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES }).redisClusterNodes,
+};
 
 let db: Database;
+let jobs: BullSetup;
 let queue: Queue;
 let rooms: RoomRepository;
 let exports: ExportRepository;
@@ -19,7 +27,8 @@ const created: string[] = [];
 
 beforeAll(async () => {
   db = new Database(DATABASE_URL, { applicationName: 'export-requests-int-spec' });
-  queue = new Queue(EXPORT_QUEUE, { connection: bullConnection(REDIS_URL), prefix: `spec-${randomUUID().slice(0, 8)}` });
+  jobs = bullProducer(TARGET);
+  queue = new Queue(EXPORT_QUEUE, { connection: jobs.connection, prefix: `{spec-${randomUUID().slice(0, 8)}}` });
   rooms = new RoomRepository(db);
   exports = new ExportRepository(db);
   requests = new ExportRequests(rooms, exports, queue);
@@ -29,6 +38,7 @@ afterAll(async () => {
   if (created.length > 0) await db.pool.query('DELETE FROM rooms WHERE id = ANY($1::uuid[])', [created]);
   await queue?.obliterate({ force: true }).catch(() => undefined);
   await queue?.close();
+  await jobs?.close();
   await db?.close();
 });
 

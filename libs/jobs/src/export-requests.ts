@@ -20,8 +20,11 @@ export class ExportRequests {
     private readonly rooms: RoomRepository,
     private readonly exports: ExportRepository,
     private readonly queue: Queue,
-    /** How long to wait for Redis to take the job, ms (BullMQ connections otherwise wait for ever). */
-    private readonly enqueueTimeoutMs = 5_000,
+    /**
+     * How long to wait for Redis to take the job, ms: BullMQ waits for a first connection for
+     * ever, and a request must answer within about a second when Redis is down.
+     */
+    private readonly enqueueTimeoutMs = 1_000,
   ) {}
 
   /** `not_found` for an unknown room; `unavailable` when the job could not be queued. */
@@ -42,7 +45,7 @@ export class ExportRequests {
       await Promise.race([adding, timeout]);
     } catch (err) {
       await this.exports.markFailed(id, `could not queue the export job: ${(err as Error).message}`).catch(() => undefined);
-      throw new DomainError('unavailable', 'the job queue is unavailable; try again');
+      throw new DomainError('unavailable', 'redis unreachable: the export could not be queued; try again');
     } finally {
       clearTimeout(timer);
     }

@@ -1,7 +1,9 @@
 import type { Queue } from 'bullmq';
 import { DomainError, parseOrThrow } from '../../domain/src';
 import type { ExportRepository, RoomRepository } from '../../persistence/src';
-import { bullConnection } from './connection';
+import { Cluster, Redis } from 'ioredis';
+import { reconnectDelay, REDIS_COMMAND_TIMEOUT_MS, REDIS_CONNECT_TIMEOUT_MS } from '../../routing/src';
+import { bullConnection, bullProducer, bullWorker, queuePrefix } from './connection';
 import { ExportRequests, exportRequestSchema } from './export-requests';
 import {
   EXPORT_JOB_OPTIONS,
@@ -42,12 +44,19 @@ describe('export job options', () => {
 });
 
 describe(bullConnection.name, () => {
-  it('reads host, port and database, with maxRetriesPerRequest null as BullMQ workers need', () => {
-    expect(bullConnection('redis://127.0.0.1:6379/1')).toEqual({ host: '127.0.0.1', port: 6379, db: 1, maxRetriesPerRequest: null });
+  it('reads host, port and database, with maxRetriesPerRequest null as BullMQ workers need, reconnecting like every client', () => {
+    expect(bullConnection('redis://127.0.0.1:6379/1')).toEqual({
+      host: '127.0.0.1',
+      port: 6379,
+      db: 1,
+      maxRetriesPerRequest: null,
+      connectTimeout: REDIS_CONNECT_TIMEOUT_MS,
+      retryStrategy: reconnectDelay,
+    });
   });
 
   it('defaults the port and database, and decodes credentials', () => {
-    expect(bullConnection('redis://user:p%40ss@cache.internal')).toEqual({
+    expect(bullConnection('redis://user:p%40ss@cache.internal')).toMatchObject({
       host: 'cache.internal',
       port: 6379,
       db: 0,
@@ -63,6 +72,43 @@ describe(bullConnection.name, () => {
 
   it('rejects a database that is not a number', () => {
     expect(() => bullConnection('redis://127.0.0.1:6379/abc')).toThrow(/database number/);
+  });
+});
+
+describe('BullMQ setups', () => {
+  const single = { redisUrl: 'redis://127.0.0.1:6379/4' };
+  const cluster = { redisUrl: 'redis://127.0.0.1:1', redisClusterNodes: [{ host: '127.0.0.1', port: 7999 }] };
+
+  it('keep BullMQ’s default prefix on a single Redis and hash-tag it on a cluster, so each queue’s keys share a slot', () => {
+    expect(queuePrefix(single)).toBe('bull');
+    expect(queuePrefix(cluster)).toBe('{bull}');
+  });
+
+  it('give a single-Redis worker options (BullMQ opens its own connections) and a cluster worker a Cluster client that tolerates blocking', async () => {
+    const one = bullWorker(single);
+    expect(one).toMatchObject({ prefix: 'bull', connection: { host: '127.0.0.1', port: 6379, db: 4, maxRetriesPerRequest: null } });
+    await one.close();
+
+    const many = bullWorker(cluster);
+    try {
+      expect(many.prefix).toBe('{bull}');
+      expect(many.connection).toBeInstanceOf(Cluster);
+      const options = (many.connection as Cluster).options;
+      expect(options.redisOptions).toMatchObject({ maxRetriesPerRequest: null });
+      expect(options.redisOptions?.commandTimeout).toBeUndefined();
+    } finally {
+      await many.close();
+    }
+  });
+
+  it('give producers a client of the shared factory: command timeout, one retry', async () => {
+    const producer = bullProducer(single);
+    try {
+      expect(producer.connection).toBeInstanceOf(Redis);
+      expect((producer.connection as Redis).options).toMatchObject({ commandTimeout: REDIS_COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, db: 4 });
+    } finally {
+      await producer.close();
+    }
   });
 });
 

@@ -1,15 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createServer, type Server, type Socket } from 'node:net';
+import { parseConfig } from '../../config/src';
+import { DomainError } from '../../domain/src';
 import { GatewayRegistry, type Heartbeat } from './gateway-registry';
 import { keys } from './keys';
-import { RoomOwnership } from './room-ownership';
+import { createRedisClient, isCluster, type RedisClient, type RedisTarget } from './redis-connection';
+import { ASSIGNMENT_GRACE_MS, RoomOwnership } from './room-ownership';
 
 /**
- * Real Redis, on a database index of its own so the directory keys (gw:index, gw:assigned) are
- * not shared with the end-to-end suites. Gateway ids are random anyway, and afterAll removes
- * exactly what this file created.
+ * Real Redis, on a database index of its own so the directory key (gw:index) is not shared with
+ * the end-to-end suites; or, with REDIS_CLUSTER_NODES set (the cluster run of `npm test`), a
+ * real Redis Cluster, where any call spanning two hash slots fails with CROSSSLOT. Gateway ids
+ * are random anyway, and afterAll removes exactly what this file created.
  */
-const REDIS_URL = process.env.ROUTING_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/2';
+const TARGET: RedisTarget = {
+  redisUrl: process.env.ROUTING_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/2',
+  redisClusterNodes: parseConfig({ REDIS_CLUSTER_NODES: process.env.REDIS_CLUSTER_NODES }).redisClusterNodes,
+};
 
 const run = randomUUID().slice(0, 8);
 const createdGateways = new Set<string>();
@@ -33,24 +40,32 @@ function hb(id: string, over: Partial<Heartbeat> = {}): Heartbeat {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
-  redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis = createRedisClient(TARGET);
   await redis.ping();
 });
 
 afterAll(async () => {
   if (!redis) return;
-  const pipeline = redis.pipeline();
-  for (const id of createdGateways) {
-    pipeline.del(keys.gateway(id));
-    pipeline.zrem(keys.gatewayIndex, id);
-    pipeline.del(keys.gatewayRooms(id), keys.gatewayRevoked(id));
-  }
-  for (const id of createdRooms) pipeline.del(keys.roomOwner(id));
-  await pipeline.exec();
+  // One call a key: on a cluster they live in different slots.
+  await Promise.all([
+    ...[...createdGateways].flatMap((id) => [
+      redis.del(keys.gateway(id)),
+      redis.zrem(keys.gatewayIndex, id),
+      redis.del(keys.gatewayRooms(id)),
+      redis.del(keys.gatewayRevoked(id)),
+      redis.del(keys.gatewayDrainRequest(id)),
+    ]),
+    ...[...createdRooms].map((id) => redis.del(keys.roomOwner(id))),
+  ]);
   await redis.quit();
+});
+
+it(`runs against ${TARGET.redisClusterNodes ? 'a Redis Cluster' : 'a single Redis'}`, async () => {
+  expect(isCluster(redis)).toBe(Boolean(TARGET.redisClusterNodes));
+  if (isCluster(redis)) expect(await redis.cluster('INFO')).toContain('cluster_state:ok');
 });
 
 describe(GatewayRegistry.name, () => {
@@ -238,5 +253,147 @@ describe(RoomOwnership.name, () => {
 
     await ownership.forgetLoaded(a);
     expect((await ownership.staleAssignments(a, 0)).sort()).toEqual([loaded, orphan].sort());
+  });
+
+  it('a room set holds exactly its owner’s rooms after moves and releases, whoever raced', async () => {
+    const ownership = new RoomOwnership(redis);
+    const [a, b, c] = [gatewayId('book-a'), gatewayId('book-b'), gatewayId('book-c')];
+    const rooms = Array.from({ length: 12 }, () => roomId());
+    await Promise.all(rooms.map((room, i) => ownership.assign(room, null, [a, b, c][i % 3]!)));
+    // Three schedulers race to move every room of a; each room ends on exactly one gateway.
+    const ofA = rooms.filter((_, i) => i % 3 === 0);
+    await Promise.all(ofA.flatMap((room) => [ownership.assign(room, a, b), ownership.assign(room, a, c), ownership.assign(room, a, b)]));
+    await ownership.release(rooms[1]!, b);
+
+    const owners = await ownership.ownersOf(rooms);
+    for (const gw of [a, b, c]) {
+      const expected = rooms.filter((_, i) => owners[i] === gw).sort();
+      expect((await redis.zrange(keys.gatewayRooms(gw), '0', '-1')).sort()).toEqual(expected);
+    }
+    expect(owners[1]).toBeNull();
+    expect((await ownership.takeRevoked(a)).sort()).toEqual([...ofA].sort());
+  });
+
+  it('release takes a loaded room out of its gateway’s set; a non-owner’s release keeps a fresh assignment and drops an old one', async () => {
+    const ownership = new RoomOwnership(redis);
+    const [a, b] = [gatewayId('forget-a'), gatewayId('forget-b')];
+    const loaded = roomId();
+    await ownership.assign(loaded, null, a);
+    await ownership.markLoaded(loaded, a);
+    expect(await ownership.release(loaded, a)).toBe(true);
+    expect(await assignedOf(a)).toBe(0);
+
+    // b's entries for rooms it does not own: one fresh (an assignment in progress), one old.
+    const fresh = roomId();
+    const old = roomId();
+    await redis.zadd(keys.gatewayRooms(b), String(Date.now()), fresh);
+    await redis.zadd(keys.gatewayRooms(b), String(Date.now() - ASSIGNMENT_GRACE_MS - 1_000), old);
+    expect(await ownership.release(fresh, b)).toBe(false);
+    expect(await ownership.release(old, b)).toBe(false);
+    expect(await redis.zrange(keys.gatewayRooms(b), '0', '-1')).toEqual([fresh]);
+  });
+
+  it('a scheduler that died after its CAS leaves the old owner’s entry behind; forgetAssignment removes it, never a fresh one', async () => {
+    const ownership = new RoomOwnership(redis);
+    const [a, b] = [gatewayId('crash-a'), gatewayId('crash-b')];
+    const moved = roomId();
+    await ownership.assign(moved, null, a);
+    await ownership.markLoaded(moved, a);
+    // The CAS alone, as a scheduler that died before its bookkeeping would leave it.
+    await redis.set(keys.roomOwner(moved), b);
+    expect(await redis.zscore(keys.gatewayRooms(a), moved)).toBe('inf');
+    expect(await ownership.forgetAssignment(a, moved)).toBe(true);
+    expect(await assignedOf(a)).toBe(0);
+
+    // A scheduler that died after entering the room in a's set, before its CAS.
+    const reserved = roomId();
+    await redis.zadd(keys.gatewayRooms(a), String(Date.now()), reserved);
+    expect(await ownership.forgetAssignment(a, reserved)).toBe(false);
+    expect(await ownership.forgetAssignment(a, reserved, Date.now() + ASSIGNMENT_GRACE_MS + 1)).toBe(true);
+  });
+
+  it('scanAssignments walks a large set in bounded steps and sees every entry once per round', async () => {
+    const ownership = new RoomOwnership(redis);
+    const a = gatewayId('scan');
+    const rooms = Array.from({ length: 450 }, () => roomId());
+    await redis.zadd(keys.gatewayRooms(a), ...rooms.flatMap((room, i) => [i % 2 ? '+inf' : String(1000 + i), room]));
+    const seen = new Map<string, number>();
+    let cursor = '0';
+    let steps = 0;
+    do {
+      const step = await ownership.scanAssignments(a, cursor, 100);
+      expect(step.entries.length).toBeLessThan(rooms.length);
+      for (const entry of step.entries) seen.set(entry.roomId, entry.assignedAt);
+      cursor = step.cursor;
+      steps += 1;
+    } while (cursor !== '0' && steps < 100);
+    expect(steps).toBeGreaterThan(1);
+    expect(seen.size).toBe(rooms.length);
+    expect(seen.get(rooms[1]!)).toBe(Number.POSITIVE_INFINITY);
+    expect(seen.get(rooms[2]!)).toBe(1002);
+  });
+});
+
+describe('Redis unreachable', () => {
+  /** Accepts connections and never answers: a hung Redis (or one behind a dead network path). */
+  let blackHole: Server;
+  const held = new Set<Socket>();
+  let blackHolePort = 0;
+
+  beforeAll(async () => {
+    blackHole = createServer((socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', () => resolve()));
+    blackHolePort = (blackHole.address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((resolve) => blackHole.close(() => resolve()));
+  });
+
+  /** The error `call` ends with. Without the deadline, a call to the black hole never ends and the test times out. */
+  function failure(call: () => Promise<unknown>): Promise<unknown> {
+    return call().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+  }
+
+  it.each([
+    ['refusing connections', () => ({ redisUrl: 'redis://127.0.0.1:1/0' })],
+    ['accepting connections and never answering', () => ({ redisUrl: `redis://127.0.0.1:${blackHolePort}/0` })],
+    ['a cluster whose seed nodes never answer', () => ({ redisUrl: 'redis://127.0.0.1:1/0', redisClusterNodes: [{ host: '127.0.0.1', port: blackHolePort }] })],
+  ])('%s: every routing call fails with unavailable "redis unreachable", first call and later ones', async (_name, target) => {
+    const client = createRedisClient(target());
+    try {
+      const ownership = new RoomOwnership(client);
+      const registry = new GatewayRegistry(client, 30);
+      const calls: Array<() => Promise<unknown>> = [
+        () => ownership.ownerOf(randomUUID()),
+        () => ownership.assign(randomUUID(), null, 'gw-x'),
+        () => registry.list(),
+        () => registry.heartbeat(hb('gw-x')),
+        () => ownership.takeRevoked('gw-x'),
+      ];
+      for (const call of [...calls, ...calls]) {
+        const error = await failure(call);
+        expect(error).toBeInstanceOf(DomainError);
+        expect(error).toMatchObject({ code: 'unavailable', message: 'redis unreachable' });
+      }
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a reply that is a bug (WRONGTYPE) stays an error of its own, not "unavailable"', async () => {
+    const ownership = new RoomOwnership(redis);
+    const room = roomId();
+    await redis.hset(keys.roomOwner(room), 'not', 'a string');
+    const error = await ownership.ownerOf(room).catch((err: unknown) => err);
+    expect(error).not.toBeInstanceOf(DomainError);
+    expect((error as Error).message).toMatch(/WRONGTYPE/);
   });
 });

@@ -1,5 +1,5 @@
 import { DomainError } from '../../../../libs/domain/src';
-import { pickLeastLoaded, type GatewayInfo, type GatewayRegistry, type RoomOwnership } from '../../../../libs/routing/src';
+import { isRedisUnreachable, pickLeastLoaded, type GatewayInfo, type GatewayRegistry, type RoomOwnership } from '../../../../libs/routing/src';
 import type { Placement, Scheduler } from './scheduler';
 
 /** Gateways register in Redis with heartbeats; room → owner lives there too. */
@@ -9,8 +9,21 @@ export class RedisScheduler implements Scheduler {
     private readonly ownership: RoomOwnership,
   ) {}
 
-  placeNewRoom(roomId: string): Promise<Placement> {
-    return this.resumeRoom(roomId);
+  /**
+   * Placing a new room is an optimisation (runs of new rooms spread before any client comes):
+   * with Redis unreachable the room is still created, and placed on its first connection. So
+   * here an unreachable Redis is `no_gateway` (no gateway can be chosen now), which room
+   * creation tolerates, rather than a 503 for a room that was created.
+   */
+  async placeNewRoom(roomId: string): Promise<Placement> {
+    try {
+      return await this.resumeRoom(roomId);
+    } catch (err) {
+      if (isRedisUnreachable(err)) {
+        throw new DomainError('no_gateway', 'redis unreachable: the room is placed on its first connection');
+      }
+      throw err;
+    }
   }
 
   async resumeRoom(roomId: string): Promise<Placement> {

@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Queue } from 'bullmq';
-import { bullConnection, EXPORT_QUEUE, ExportRequests } from '../../../../libs/jobs/src';
+import { bullProducer, EXPORT_QUEUE, ExportRequests } from '../../../../libs/jobs/src';
 import { ExportRepository, RoomRepository, type ExportRecord } from '../../../../libs/persistence/src';
 import { ExportStore } from '../../../../libs/storage/src';
 import { parseArgs, secondsOption } from '../args';
@@ -30,7 +30,8 @@ export async function exportCommand(args: string[], open: () => CliContext): Pro
   const out = resolve(parsed.options.get('out') ?? `room-${roomId}.ndjson.gz`);
   const timeoutS = secondsOption('export', parsed, 'timeout', EXPORT_DEFAULT_TIMEOUT_S);
   const ctx = open();
-  const queue = new Queue(EXPORT_QUEUE, { connection: bullConnection(ctx.config.redisUrl) });
+  const jobs = bullProducer(ctx.config);
+  const queue = new Queue(EXPORT_QUEUE, { connection: jobs.connection, prefix: jobs.prefix });
   try {
     const exports = new ExportRepository(ctx.db);
     const created = await new ExportRequests(new RoomRepository(ctx.db), exports, queue).create(roomId);
@@ -48,6 +49,7 @@ export async function exportCommand(args: string[], open: () => CliContext): Pro
     console.log(`wrote ${out} (${done.events} events, ${done.bytes} bytes gzip)`);
   } finally {
     await queue.close().catch(() => undefined);
+    await jobs.close();
     await ctx.close();
   }
 }

@@ -7,10 +7,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../../../../libs/config/src';
 import { Database } from '../../../../libs/persistence/src';
-import { GatewayRegistry, RoomOwnership } from '../../../../libs/routing/src';
+import { GatewayRegistry, RoomOwnership, type RedisClient } from '../../../../libs/routing/src';
 import { ensureBucket } from '../../../../libs/storage/src';
 import { RoomRegistry } from '../rooms/room.registry';
 import { SocketRoomChannel } from '../transport/socket-room.channel';
@@ -34,7 +33,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
 
   constructor(
     @Inject(CONFIG) private readonly config: AppConfig,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     private readonly db: Database,
     private readonly registry: GatewayRegistry,
     private readonly rooms: RoomRegistry,

@@ -6,6 +6,10 @@ import type { RoomRegistry } from '../rooms/room.registry';
 const WATCH_MS = 1_000;
 /** Assignments are checked for abandonment this often (every Nth watch). */
 const STALE_CHECK_EVERY = 30;
+/** The room set is reconciled with the owner keys this often (every Nth watch)… */
+const RECONCILE_EVERY = 5;
+/** …about this many of its entries a pass, so a pass costs the same whatever the set's size. */
+export const RECONCILE_BATCH = 200;
 
 /**
  * Keeps this gateway's view of room ownership honest, at a cost that does not grow with the
@@ -18,11 +22,19 @@ const STALE_CHECK_EVERY = 30;
  *   back since).
  * - Rooms assigned here that no client followed (a ticket never used) are handed back after
  *   `staleAfterMs`, so they do not hold capacity forever.
+ * - The gateway's room set is reconciled with the owner keys, a bounded batch at a time: on a
+ *   Redis Cluster an assignment's CAS (the room's owner key) and its bookkeeping (the gateways'
+ *   room sets and revoked notices) are separate calls, and a scheduler that dies between them
+ *   leaves entries here for rooms that another gateway owns, and no notice. Such entries are
+ *   removed, and a room loaded here that another gateway now owns is dropped, as if noticed.
  */
 export class OwnershipWatcher {
   private readonly logger = new Logger(OwnershipWatcher.name);
   private timer: NodeJS.Timeout | undefined;
   private watches = 0;
+  private ticking = false;
+  /** Where the walk over the room set stands ('0': at its start). */
+  private reconcileCursor = '0';
 
   constructor(
     private readonly rooms: RoomRegistry,
@@ -42,8 +54,17 @@ export class OwnershipWatcher {
   }
 
   private async tick(): Promise<void> {
-    await this.check();
-    if (++this.watches % STALE_CHECK_EVERY === 0) await this.releaseAbandoned();
+    // A slow Redis must not stack passes on top of each other.
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.check();
+      this.watches += 1;
+      if (this.watches % STALE_CHECK_EVERY === 0) await this.releaseAbandoned();
+      if (this.watches % RECONCILE_EVERY === 0) await this.reconcile();
+    } finally {
+      this.ticking = false;
+    }
   }
 
   async check(): Promise<void> {
@@ -65,6 +86,40 @@ export class OwnershipWatcher {
     } catch (err) {
       this.logger.warn(`ownership check failed: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * One reconciliation pass over the next batch of this gateway's room set. An entry whose room
+   * another gateway owns (or no one, and not held here) is removed, unless it is a fresh
+   * assignment that may still be in progress; a room held here that another gateway owns is
+   * dropped with `room:moved`. Returns what it did.
+   */
+  async reconcile(now = Date.now()): Promise<{ checked: number; forgotten: number; dropped: number }> {
+    const result = { checked: 0, forgotten: 0, dropped: 0 };
+    try {
+      const { cursor, entries } = await this.ownership.scanAssignments(this.gatewayId, this.reconcileCursor, RECONCILE_BATCH);
+      this.reconcileCursor = cursor;
+      result.checked = entries.length;
+      if (entries.length === 0) return result;
+      const owners = await this.ownership.ownersOf(entries.map((entry) => entry.roomId));
+      for (const [i, entry] of entries.entries()) {
+        const owner = owners[i] ?? null;
+        if (owner === this.gatewayId) continue;
+        const actor = this.rooms.get(entry.roomId);
+        if (actor && !actor.isLost) {
+          // Held here with no owner at all: the next resume assigns it, and the fence decides.
+          if (owner === null) continue;
+          this.logger.warn(`room ${entry.roomId} now belongs to ${owner} (no notice came): dropping it`);
+          actor.loseRoom('failover');
+          result.dropped += 1;
+        }
+        if (await this.ownership.forgetAssignment(this.gatewayId, entry.roomId, now)) result.forgotten += 1;
+      }
+      if (result.forgotten > 0) this.logger.log(`reconciled: ${result.forgotten} room entr(ies) this gateway does not own removed`);
+    } catch (err) {
+      this.logger.warn(`reconciliation failed: ${(err as Error).message}`);
+    }
+    return result;
   }
 
   /** Hands back assignments older than `staleAfterMs` of rooms this gateway never loaded. */
