@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AppConfig } from '../../../libs/config/src';
@@ -14,6 +15,8 @@ import {
 import { GatewayRegistry, RoomOwnership } from '../../../libs/routing/src';
 import { createS3Client, ExportStore, SnapshotEncoder, SnapshotStore, WorkerSnapshotEncoder } from '../../../libs/storage/src';
 import { ExportProcessor } from './exports/export.processor';
+import { WorkerMetricsServer } from './metrics/worker-metrics.server';
+import { WorkerMetrics } from './metrics/worker.metrics';
 import { ColdRoomSweeper } from './snapshots/cold-room.sweeper';
 import { RoomStateBuilder } from './snapshots/room-state.builder';
 import { SnapshotProcessor } from './snapshots/snapshot.processor';
@@ -21,7 +24,7 @@ import { CONFIG, REDIS, S3, WORKER_CONFIG } from './tokens';
 import type { WorkerConfig } from './worker.config';
 import { WorkerResources } from './worker.resources';
 
-/** The worker: BullMQ processors over plain classes; no HTTP server. */
+/** The worker: BullMQ processors over plain classes; an HTTP server only for `/metrics`, when PORT is set. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, workerConfig: WorkerConfig): DynamicModule {
@@ -58,6 +61,12 @@ export class WorkerModule {
         ColdRoomSweeper,
         ExportProcessor,
         SnapshotProcessor,
+        {
+          provide: WorkerMetrics,
+          useFactory: (exportQueue: Queue, snapshotQueue: Queue) => new WorkerMetrics([exportQueue, snapshotQueue]),
+          inject: [getQueueToken(EXPORT_QUEUE), getQueueToken(SNAPSHOT_QUEUE)],
+        },
+        WorkerMetricsServer,
       ],
     };
   }
