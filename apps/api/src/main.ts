@@ -3,18 +3,22 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfigOrExit } from '../../../libs/config/src';
-import { exitCleanlyOn } from '../../../libs/runtime/src';
+import { exitCleanlyOn, installProcessLogger } from '../../../libs/runtime/src';
 import { ApiModule } from './api.module';
 import { jsonBody } from './common/json-body';
+import { requestLog } from './common/request-log.middleware';
 import { ApiMetrics } from './metrics/api.metrics';
 import { webClient } from './web/web-client';
 
 const DEFAULT_PORT = 3000;
 
+const config = loadConfigOrExit();
+const logger = installProcessLogger(config.log, { app: 'api' });
+
 async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit();
-  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger });
   app.disable('x-powered-by');
+  app.use(requestLog()); // request id (header and log lines) and one line per request
   app.use(app.get(ApiMetrics).middleware()); // counts every request, whoever answers it
   app.use(webClient(config)); // only `/`, `/app.js`, `/app.css`; before Nest's routes
   app.use(...jsonBody());
@@ -26,6 +30,6 @@ async function bootstrap(): Promise<void> {
 }
 
 bootstrap().catch((err: unknown) => {
-  process.stderr.write(`api failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  logger.fatal({ msg: 'api failed to start', err }, 'Api');
   process.exit(1);
 });

@@ -56,7 +56,8 @@ export class GatewayModule {
         { provide: METRICS_REGISTRY, useFactory: (metrics: GatewayMetrics) => metrics.registry, inject: [GatewayMetrics] },
         {
           provide: GroupCommitWriter,
-          useFactory: (db: Database, metrics: GatewayMetrics) => new GroupCommitWriter(new EventLogRepository(db), { onBatch: metrics.onBatch }),
+          useFactory: (db: Database, metrics: GatewayMetrics) =>
+            new GroupCommitWriter(new EventLogRepository(db), { onBatch: metrics.onBatch, onOutcome: metrics.onCommitOutcome }),
           inject: [Database, GatewayMetrics],
         },
         SocketRoomChannel,
@@ -74,7 +75,14 @@ export class GatewayModule {
         },
         {
           provide: RoomRegistry,
-          useFactory: (db: Database, writer: GroupCommitWriter, channel: SocketRoomChannel, snapshots: SnapshotStore, ownership: RoomOwnership) =>
+          useFactory: (
+            db: Database,
+            writer: GroupCommitWriter,
+            channel: SocketRoomChannel,
+            snapshots: SnapshotStore,
+            ownership: RoomOwnership,
+            metrics: GatewayMetrics,
+          ) =>
             new RoomRegistry({
               gatewayId: config.gatewayId!,
               rooms: new RoomRepository(db),
@@ -83,8 +91,9 @@ export class GatewayModule {
               writer,
               channel,
               onLoaded: (roomId) => void ownership.markLoaded(roomId, config.gatewayId!).catch(() => undefined),
+              onLoadSettled: metrics.onRoomLoad,
             }),
-          inject: [Database, GroupCommitWriter, SocketRoomChannel, SnapshotStore, RoomOwnership],
+          inject: [Database, GroupCommitWriter, SocketRoomChannel, SnapshotStore, RoomOwnership, GatewayMetrics],
         },
         {
           provide: SnapshotScheduler,

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { loadConfigOrExit } from '../../../libs/config/src';
 import { EXPORT_QUEUE, SNAPSHOT_QUEUE } from '../../../libs/jobs/src';
-import { exitCleanlyOn } from '../../../libs/runtime/src';
+import { exitCleanlyOn, installProcessLogger } from '../../../libs/runtime/src';
 import { loadWorkerConfigOrExit } from './worker.config';
 import { WorkerModule } from './worker.module';
 
@@ -12,15 +12,17 @@ import { WorkerModule } from './worker.module';
  * snapshots. No HTTP port. SIGTERM/SIGINT release the current job back to its queue, close the
  * workers and connections, and exit 0.
  */
+const config = loadConfigOrExit();
+const workerConfig = loadWorkerConfigOrExit();
+const logger = installProcessLogger(config.log, { app: 'worker' });
+
 async function bootstrap(): Promise<void> {
-  const config = loadConfigOrExit();
-  const workerConfig = loadWorkerConfigOrExit();
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, workerConfig));
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, workerConfig), { logger });
   exitCleanlyOn(app, ['SIGTERM', 'SIGINT']);
   Logger.log(`worker ready (pid ${process.pid}): queues ${EXPORT_QUEUE}, ${SNAPSHOT_QUEUE}`, 'Worker');
 }
 
 bootstrap().catch((err: unknown) => {
-  process.stderr.write(`worker failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  logger.fatal({ msg: 'worker failed to start', err }, 'Worker');
   process.exit(1);
 });

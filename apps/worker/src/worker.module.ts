@@ -1,5 +1,6 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AppConfig } from '../../../libs/config/src';
 import { bullWorker, EXPORT_QUEUE, SNAPSHOT_QUEUE } from '../../../libs/jobs/src';
@@ -13,6 +14,8 @@ import {
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, ExportStore, SnapshotEncoder, SnapshotStore, WorkerSnapshotEncoder } from '../../../libs/storage/src';
 import { ExportProcessor } from './exports/export.processor';
+import { WorkerMetricsServer } from './metrics/worker-metrics.server';
+import { WorkerMetrics } from './metrics/worker.metrics';
 import { ColdRoomSweeper } from './snapshots/cold-room.sweeper';
 import { RoomStateBuilder } from './snapshots/room-state.builder';
 import { SnapshotProcessor } from './snapshots/snapshot.processor';
@@ -22,7 +25,7 @@ import { WorkerResources } from './worker.resources';
 
 const JOBS_CONNECTION = Symbol('JOBS_CONNECTION');
 
-/** The worker: BullMQ processors over plain classes; no HTTP server. */
+/** The worker: BullMQ processors over plain classes; an HTTP server only for `/metrics`, when PORT is set. */
 @Module({})
 export class WorkerModule {
   static forRoot(config: AppConfig, workerConfig: WorkerConfig): DynamicModule {
@@ -62,6 +65,12 @@ export class WorkerModule {
         ColdRoomSweeper,
         ExportProcessor,
         SnapshotProcessor,
+        {
+          provide: WorkerMetrics,
+          useFactory: (exportQueue: Queue, snapshotQueue: Queue) => new WorkerMetrics([exportQueue, snapshotQueue]),
+          inject: [getQueueToken(EXPORT_QUEUE), getQueueToken(SNAPSHOT_QUEUE)],
+        },
+        WorkerMetricsServer,
       ],
     };
   }

@@ -52,6 +52,28 @@ describe(parseConfig.name, () => {
     expect(config.roomIdleMs).toBe(60_000);
     expect(config.maxRoomsPerGateway).toBe(10_000);
     expect(config.drainDeadlineMs).toBe(25_000);
+    expect(config.log).toEqual({ format: 'pretty', level: 'info' });
+  });
+
+  it('logs JSON by default in production, pretty otherwise, and LOG_FORMAT overrides either', () => {
+    const secrets = { JWT_SECRET: GOOD_SECRET, S3_SECRET_ACCESS_KEY: 'real-key' };
+    expect(parseConfig({ NODE_ENV: 'production', ...secrets }).log.format).toBe('json');
+    expect(parseConfig({ NODE_ENV: 'test' }).log.format).toBe('pretty');
+    expect(parseConfig({ NODE_ENV: 'development', LOG_FORMAT: 'json' }).log.format).toBe('json');
+    expect(parseConfig({ NODE_ENV: 'production', LOG_FORMAT: 'pretty', ...secrets }).log.format).toBe('pretty');
+  });
+
+  it('reads LOG_LEVEL as one of pino\'s level names', () => {
+    expect(parseConfig({ LOG_LEVEL: 'debug' }).log.level).toBe('debug');
+    expect(parseConfig({ LOG_LEVEL: 'silent' }).log.level).toBe('silent');
+  });
+
+  it('refuses an unknown LOG_FORMAT or LOG_LEVEL, naming it and the allowed values', () => {
+    expect(configError({ LOG_FORMAT: 'xml' })).toBe('invalid configuration: LOG_FORMAT: LOG_FORMAT must be one of json, pretty');
+    expect(configError({ LOG_LEVEL: 'verbose' })).toBe(
+      'invalid configuration: LOG_LEVEL: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    );
+    expect(configError({ LOG_LEVEL: 'INFO' })).toMatch(/^invalid configuration: LOG_LEVEL: /);
   });
 
   it('reads DRAIN_DEADLINE_MS, where 0 hands every room over at once', () => {

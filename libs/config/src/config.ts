@@ -9,6 +9,13 @@ const DEV_S3_KEY = 'S3RVER';
 /** The S3-compatible store `npm start` runs on loopback (scripts/s3-server.mjs). */
 export const LOCAL_S3_ENDPOINT = 'http://127.0.0.1:4569';
 
+/** Log formats: one JSON object a line (production), or pino-pretty's lines for a terminal. */
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+/** pino's level names, most severe first; `silent` logs nothing. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 const intFrom = (name: string, min: number, max: number) =>
   z
     .string()
@@ -89,6 +96,9 @@ const envSchema = z.object({
   MAX_ROOMS_PER_GATEWAY: intFrom('MAX_ROOMS_PER_GATEWAY', 1, 10_000_000).default(10_000),
   /** ms a drain spends handing rooms over one by one with final snapshots; the rest go at once. */
   DRAIN_DEADLINE_MS: intFrom('DRAIN_DEADLINE_MS', 0, 3_600_000).default(25_000),
+  /** `json` (one object a line) or `pretty` (for a terminal); the default depends on NODE_ENV. */
+  LOG_FORMAT: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` }).optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
 });
 
 export type RawEnv = z.input<typeof envSchema>;
@@ -130,6 +140,8 @@ export interface AppConfig {
    * supervisor gives a stopping gateway (Kubernetes terminationGracePeriodSeconds). Default 25000.
    */
   drainDeadlineMs: number;
+  /** Process logs: `json` in production and `pretty` otherwise unless LOG_FORMAT says; level `info` by default. */
+  log: { format: LogFormat; level: LogLevel };
 }
 
 export class ConfigError extends Error {}
@@ -186,6 +198,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     roomIdleMs: e.ROOM_IDLE_MS,
     maxRoomsPerGateway: e.MAX_ROOMS_PER_GATEWAY,
     drainDeadlineMs: e.DRAIN_DEADLINE_MS,
+    log: { format: e.LOG_FORMAT ?? (e.NODE_ENV === 'production' ? 'json' : 'pretty'), level: e.LOG_LEVEL },
   };
 }
 

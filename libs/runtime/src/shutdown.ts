@@ -37,7 +37,7 @@ export function exitCleanlyOn(app: ClosableApp, signals: NodeJS.Signals[]): void
       const verdict = judgeStopSignal(stoppingSince, Date.now());
       if (verdict === 'repeat') return;
       if (verdict === 'force') {
-        process.stderr.write(`${signal} again while stopping: exiting at once\n`);
+        Logger.warn(`${signal} again while stopping: exiting at once`, 'Shutdown');
         process.exit(1);
       }
       stoppingSince = Date.now();
@@ -45,7 +45,7 @@ export function exitCleanlyOn(app: ClosableApp, signals: NodeJS.Signals[]): void
       app.close(signal).then(
         () => process.exit(0),
         (err: unknown) => {
-          process.stderr.write(`shutdown failed: ${(err as Error).stack ?? String(err)}\n`);
+          Logger.error({ msg: 'shutdown failed', err }, 'Shutdown');
           process.exit(1);
         },
       );

@@ -2,6 +2,7 @@ import { type CanActivate, createParamDecorator, type ExecutionContext, Injectab
 import type { Request } from 'express';
 import { TokenService, type Principal } from '../../../../libs/auth/src';
 import { DomainError } from '../../../../libs/domain/src';
+import { addLogFields } from '../../../../libs/runtime/src/logger';
 
 type AuthedRequest = Request & { principal?: Principal };
 
@@ -16,6 +17,7 @@ export class AuthGuard implements CanActivate {
     const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
     if (!match) throw new DomainError('unauthorized', 'missing bearer token');
     req.principal = this.tokens.verifyAccess(match[1]!);
+    addLogFields({ userId: req.principal.id }); // the request's later log lines name the user
     return true;
   }
 }

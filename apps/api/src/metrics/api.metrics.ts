@@ -53,9 +53,12 @@ export class ApiMetrics {
 
   /** The matched route template; static web files by their path; everything else `unmatched`. */
   private routeOf(req: Request): string {
-    const route = (req as Request & { route?: { path?: unknown } }).route;
-    if (route && typeof route.path === 'string') return `${req.baseUrl ?? ''}${route.path}`;
-    if (this.staticPaths.has(req.path)) return req.path;
-    return 'unmatched';
+    return matchedRoute(req) ?? (this.staticPaths.has(req.path) ? req.path : 'unmatched');
   }
+}
+
+/** The route template that answered `req` (`/rooms/:roomId`), once routed; undefined when none matched. */
+export function matchedRoute(req: Request): string | undefined {
+  const route = (req as Request & { route?: { path?: unknown } }).route;
+  return route && typeof route.path === 'string' ? `${req.baseUrl ?? ''}${route.path}` : undefined;
 }

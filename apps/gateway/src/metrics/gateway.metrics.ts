@@ -1,10 +1,12 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ModuleRef } from '@nestjs/core';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AckErrorCode } from '../../../../libs/domain/src';
 import { createMetricsRegistry, DURATION_BUCKETS, mirrorCounter, readGauge } from '../../../../libs/runtime/src/metrics';
 import { DrainService } from '../lifecycle/drain.service';
 import { SnapshotScheduler } from '../lifecycle/snapshot.scheduler';
-import { RoomRegistry } from '../rooms/room.registry';
+import type { CommitOutcome } from '../rooms/group-commit.writer';
+import { RoomRegistry, type RoomLoadOutcome } from '../rooms/room.registry';
 import { SocketRoomChannel } from '../transport/socket-room.channel';
 
 /** What the gateway's gauges read at scrape time (plain numbers; nothing is awaited). */
@@ -16,6 +18,20 @@ export interface GatewayMetricSources {
 }
 
 const DRAIN_STATES = ['active', 'draining', 'drained'] as const;
+const COMMIT_OUTCOMES: readonly CommitOutcome[] = ['committed', 'refused', 'duplicate', 'rejected', 'error'];
+const LOAD_OUTCOMES: readonly RoomLoadOutcome[] = ['loaded', 'not_found', 'failed'];
+
+/** The acknowledged socket commands whose latency is measured (the label `command`). */
+export type AckCommand = 'join' | 'send' | 'edit' | 'delete';
+/** How an ack ended (the label `outcome`): `ok` or the ack's error code. */
+export type AckOutcome = 'ok' | AckErrorCode;
+
+/**
+ * Buckets for ack and room-load durations, seconds: an ack at light load takes a few ms, one
+ * that queues behind a busy group commit tens of ms; a resume from a snapshot tens of ms, a full
+ * replay or an S3 timeout seconds.
+ */
+const ACK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
  * Sampling period of the event-loop delay histogram, ms. Each sample is the time between two
@@ -26,15 +42,20 @@ const LOOP_DELAY_QUANTILES = [0.5, 0.99] as const;
 
 /**
  * The gateway's metrics: default process metrics, rooms loaded, connected sockets, group-commit
- * batches/events and commit duration (fed by the writer's `onBatch` hook), snapshots
- * saved/failed/stale, the drain's progress and the event-loop delay. Everything but the commit
- * hook is read from in-memory state when scraped.
+ * batches/events and commit duration (fed by the writer's `onBatch` hook), commit outcomes per
+ * event (its `onOutcome` hook), ack latency per command and outcome (the transport), room load
+ * (resume) duration and outcome (the registry's `onLoadSettled` hook), snapshots
+ * saved/failed/stale, the drain's progress and the event-loop delay. Everything but the hooks
+ * is read from in-memory state when scraped.
  */
 export class GatewayMetrics {
   readonly registry: Registry;
   private readonly batches: Counter;
   private readonly events: Counter;
   private readonly commitSeconds: Histogram;
+  private readonly commitOutcomes: Counter<'outcome'>;
+  private readonly ackSeconds: Histogram<'command' | 'outcome'>;
+  private readonly loadSeconds: Histogram<'outcome'>;
 
   constructor(gatewayId: string, sources: GatewayMetricSources) {
     const registry = createMetricsRegistry({ app: 'gateway', gateway: gatewayId });
@@ -55,6 +76,28 @@ export class GatewayMetrics {
       buckets: DURATION_BUCKETS,
       registers: [registry],
     });
+    this.commitOutcomes = new Counter({
+      name: 'gateway_commit_outcomes_total',
+      help: 'Events settled by the group commit, by outcome: committed, refused (fenced: epoch or head moved), duplicate (clientMsgId already in the log), rejected (data refused), error (database failed)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    for (const outcome of COMMIT_OUTCOMES) this.commitOutcomes.inc({ outcome }, 0);
+    this.ackSeconds = new Histogram({
+      name: 'gateway_ack_duration_seconds',
+      help: 'Time from a socket command reaching the gateway to its acknowledgement, by command and outcome (ok or the ack error code)',
+      labelNames: ['command', 'outcome'],
+      buckets: ACK_BUCKETS,
+      registers: [registry],
+    });
+    this.loadSeconds = new Histogram({
+      name: 'gateway_room_load_duration_seconds',
+      help: 'Room loads (resume: lease, newest snapshot, log tail), by outcome: loaded, not_found, failed',
+      labelNames: ['outcome'],
+      buckets: ACK_BUCKETS,
+      registers: [registry],
+    });
+    for (const outcome of LOAD_OUTCOMES) this.loadSeconds.zero({ outcome });
     readGauge(registry, 'gateway_rooms_loaded', 'Rooms this gateway holds (room actors)', () => sources.rooms());
     readGauge(registry, 'gateway_connected_sockets', 'Connected Socket.IO clients', () => sources.sockets());
     mirrorCounter(registry, 'gateway_snapshots_saved_total', 'Room snapshots written to S3', () => sources.snapshots().saved);
@@ -81,6 +124,21 @@ export class GatewayMetrics {
     this.events.inc(events);
     this.commitSeconds.observe(durationMs / 1000);
   };
+
+  /** The GroupCommitWriter's `onOutcome` hook: `events` of one room settled with `outcome`. */
+  readonly onCommitOutcome = (outcome: CommitOutcome, events: number): void => {
+    this.commitOutcomes.inc({ outcome }, events);
+  };
+
+  /** The RoomRegistry's `onLoadSettled` hook: one room load ended. */
+  readonly onRoomLoad = (outcome: RoomLoadOutcome, durationMs: number): void => {
+    this.loadSeconds.observe({ outcome }, durationMs / 1000);
+  };
+
+  /** One acknowledgement sent by the transport, `seconds` after its command arrived. */
+  observeAck(command: AckCommand, outcome: AckOutcome, seconds: number): void {
+    this.ackSeconds.observe({ command, outcome }, seconds);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DatabaseError } from 'pg';
 import type { AppendOutcome, NewEvent, RoomAppend } from '../../../../libs/persistence/src';
-import { GroupCommitWriter, type AppendPort, type CommitFailure, type CommitTarget } from './group-commit.writer';
+import { GroupCommitWriter, type AppendPort, type CommitFailure, type CommitOutcome, type CommitTarget } from './group-commit.writer';
 
 function pgError(code: string): DatabaseError {
   const err = new DatabaseError(`postgres refused it (${code})`, 0, 'error');
@@ -73,13 +73,17 @@ function events(n: number, poisonAt: number[] = []): NewEvent[] {
 function setup() {
   const log = new FakeLog();
   const batches: number[] = [];
-  const writer = new GroupCommitWriter(log, { onBatch: (n) => batches.push(n) });
+  const outcomes: Partial<Record<CommitOutcome, number>> = {};
+  const writer = new GroupCommitWriter(log, {
+    onBatch: (n) => batches.push(n),
+    onOutcome: (outcome, n) => (outcomes[outcome] = (outcomes[outcome] ?? 0) + n),
+  });
   const rooms = Array.from({ length: 10 }, (_, i) => new RecordingTarget(`room-${i}`));
   /** Queues every room's events in the same tick, so they share the first statement. */
   const enqueue = (perRoom: Map<RecordingTarget, NewEvent[]>) => {
     for (const [room, list] of perRoom) for (const event of list) writer.enqueue(room, event);
   };
-  return { log, writer, rooms, batches, enqueue };
+  return { log, writer, rooms, batches, outcomes, enqueue };
 }
 
 describe(GroupCommitWriter.name, () => {
@@ -181,5 +185,57 @@ describe(GroupCommitWriter.name, () => {
     // (failed) retry alone: one answered statement of 2 events.
     expect(batches).toEqual([2]);
     expect(writer.stats).toEqual({ batches: 1, events: 2, maxBatchEvents: 2 });
+  });
+
+  describe('onOutcome', () => {
+    it('reports the committed events and the rejected ones of a batch with a bad room', async () => {
+      const { writer, rooms, outcomes, enqueue } = setup();
+      enqueue(new Map(rooms.slice(0, 3).map((room, i) => [room, events(4, i === 1 ? [2] : [])])));
+      await writer.idle();
+      // Rooms 0 and 2 commit 4 each; room 1 commits its 2 events before the bad one, and the bad
+      // one goes back with the one after it (2 events rejected).
+      expect(outcomes).toEqual({ committed: 10, rejected: 2 });
+    });
+
+    it('reports refused events (the fence: the head or epoch moved)', async () => {
+      const { log, writer, rooms, outcomes, enqueue } = setup();
+      log.rowsOf(rooms[0]!.roomId).push(message(1, 'written by the new owner', 'c-new-owner'));
+      enqueue(new Map([[rooms[0]!, [message(1, 'stale owner')]], [rooms[1]!, events(1)]]));
+      await writer.idle();
+      expect(outcomes).toEqual({ refused: 1, committed: 1 });
+    });
+
+    it('reports duplicate and error outcomes', async () => {
+      const dup = setup();
+      dup.log.rowsOf(dup.rooms[0]!.roomId).push(message(1, 'sent long ago', 'old-id'));
+      dup.enqueue(new Map([[dup.rooms[0]!, [message(2, 'again', 'old-id')]]]));
+      await dup.writer.idle();
+      expect(dup.outcomes).toEqual({ duplicate: 1 });
+
+      const down = setup();
+      down.log.connectionDown = true;
+      down.enqueue(new Map(down.rooms.slice(0, 3).map((room) => [room, events(2)])));
+      await down.writer.idle();
+      expect(down.outcomes).toEqual({ error: 6 });
+    });
+
+    it('keeps committing when the hook throws', async () => {
+      const log = new FakeLog();
+      const writer = new GroupCommitWriter(log, {
+        onOutcome: () => {
+          throw new Error('metrics broke');
+        },
+      });
+      const room = new RecordingTarget('room-x');
+      const warned = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+      try {
+        for (const event of events(2)) writer.enqueue(room, event);
+        await writer.idle();
+        expect(room.committed.map((e) => e.seq)).toEqual([1, 2]);
+        expect(warned).toHaveBeenCalledWith(expect.stringContaining('onOutcome hook failed: metrics broke'));
+      } finally {
+        warned.mockRestore();
+      }
+    });
   });
 });

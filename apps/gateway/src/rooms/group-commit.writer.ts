@@ -34,7 +34,16 @@ export interface GroupCommitOptions {
    * its round-trip time in ms; e.g. metrics. Must be cheap; a throw is only reported as a warning.
    */
   onBatch?: (events: number, durationMs: number) => void;
+  /**
+   * Called once per room and outcome as its events are settled: `committed`, or the kind of
+   * failure, with the number of events; e.g. metrics. Must be cheap; a throw is only reported
+   * as a warning. Events a room appends again after a failure are reported again.
+   */
+  onOutcome?: (outcome: CommitOutcome, events: number) => void;
 }
+
+/** How a room's events in a group commit ended. */
+export type CommitOutcome = 'committed' | CommitFailure['kind'];
 
 export interface WriterStats {
   batches: number;
@@ -59,12 +68,14 @@ export class GroupCommitWriter {
   readonly stats: WriterStats = { batches: 0, events: 0, maxBatchEvents: 0 };
 
   private readonly onBatch: ((events: number, durationMs: number) => void) | undefined;
+  private readonly onOutcome: GroupCommitOptions['onOutcome'];
 
   constructor(
     private readonly log: AppendPort,
     options: GroupCommitOptions = {},
   ) {
     this.onBatch = options.onBatch;
+    this.onOutcome = options.onOutcome;
   }
 
   enqueue(target: CommitTarget, event: NewEvent): void {
@@ -113,8 +124,8 @@ export class GroupCommitWriter {
       return;
     }
     for (const [target, events] of batch) {
-      if (statement.outcome.get(target.roomId) === 'committed') notify(() => target.onCommitted(events));
-      else notify(() => target.onFailed(events, { kind: 'refused' }));
+      if (statement.outcome.get(target.roomId) === 'committed') this.committed(target, events);
+      else this.failed(target, events, { kind: 'refused' });
     }
     this.record(statement);
   }
@@ -130,7 +141,7 @@ export class GroupCommitWriter {
   private async isolate(batch: Map<CommitTarget, NewEvent[]>, error: unknown): Promise<void> {
     const cause = classifyDbError(error);
     if (cause === 'connection') {
-      for (const [target, events] of batch) notify(() => target.onFailed(events, { kind: 'error', error }));
+      for (const [target, events] of batch) this.failed(target, events, { kind: 'error', error });
       return;
     }
     if (batch.size > 1) {
@@ -141,10 +152,10 @@ export class GroupCommitWriter {
       return;
     }
     const [[target, events]] = batch;
-    if (pgErrorCode(error) === UNIQUE_VIOLATION) notify(() => target.onFailed(events, { kind: 'duplicate' }));
+    if (pgErrorCode(error) === UNIQUE_VIOLATION) this.failed(target, events, { kind: 'duplicate' });
     else if (cause === 'data' && events.length > 1) await this.isolateEvent(target, events, error);
     else if (cause === 'data') this.reject(target, events, error);
-    else notify(() => target.onFailed(events, { kind: 'error', error }));
+    else this.failed(target, events, { kind: 'error', error });
   }
 
   /**
@@ -174,11 +185,11 @@ export class GroupCommitWriter {
         return;
       }
       if (statement.outcome.get(target.roomId) !== 'committed') {
-        notify(() => target.onFailed(events.slice(committed), { kind: 'refused' }));
+        this.failed(target, events.slice(committed), { kind: 'refused' });
         this.record(statement);
         return;
       }
-      notify(() => target.onCommitted(probe));
+      this.committed(target, probe);
       this.record(statement);
       committed = mid;
     }
@@ -192,7 +203,28 @@ export class GroupCommitWriter {
     process.emitWarning(
       `group commit: the database refused event seq ${event.seq} (${event.type}) of room ${target.roomId}: ${pgErrorCode(error) ?? 'no SQLSTATE'}`,
     );
-    notify(() => target.onFailed(events, { kind: 'rejected', event }));
+    this.failed(target, events, { kind: 'rejected', event });
+  }
+
+  /** Tells the room its events are committed, then the outcome hook. */
+  private committed(target: CommitTarget, events: NewEvent[]): void {
+    notify(() => target.onCommitted(events));
+    this.report('committed', events.length);
+  }
+
+  /** Tells the room its events failed, then the outcome hook. */
+  private failed(target: CommitTarget, events: NewEvent[], failure: CommitFailure): void {
+    notify(() => target.onFailed(events, failure));
+    this.report(failure.kind, events.length);
+  }
+
+  private report(outcome: CommitOutcome, events: number): void {
+    if (!this.onOutcome) return;
+    try {
+      this.onOutcome(outcome, events);
+    } catch (err) {
+      process.emitWarning(`group commit onOutcome hook failed: ${(err as Error).message}`);
+    }
   }
 
   /** Sends one statement for `batch`; throws what the database threw. */

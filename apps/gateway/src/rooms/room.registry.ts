@@ -3,9 +3,14 @@ import { DomainError } from '../../../../libs/domain/src';
 import type { RetireOptions, RetireOutcome, RoomActor, RoomActorDeps } from './room.actor';
 import { RoomActor as Actor } from './room.actor';
 
+/** How a load (resume) of a room ended: loaded, no such room, or it threw (Postgres, S3, lease). */
+export type RoomLoadOutcome = 'loaded' | 'not_found' | 'failed';
+
 export interface RoomRegistryDeps extends Omit<RoomActorDeps, 'onLost'> {
   /** Told (without waiting) whenever a room finished loading here, e.g. to mark its assignment as followed. */
   onLoaded?: (roomId: string) => void;
+  /** Told of every load's outcome and duration in ms, e.g. metrics. Must be cheap and not throw. */
+  onLoadSettled?: (outcome: RoomLoadOutcome, durationMs: number) => void;
 }
 
 /**
@@ -79,16 +84,29 @@ export class RoomRegistry {
   }
 
   private async load(roomId: string): Promise<RoomActor | null> {
-    const started = Date.now();
-    const actor = await Actor.load(roomId, { ...this.deps, onLost: (lost) => this.forget(lost) });
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    let actor: RoomActor | null;
+    try {
+      actor = await Actor.load(roomId, { ...this.deps, onLost: (lost) => this.forget(lost) });
+    } catch (err) {
+      this.deps.onLoadSettled?.('failed', performance.now() - started);
+      this.logger.warn({ msg: `room ${roomId} failed to load`, roomId, durationMs: elapsed(), err });
+      throw err;
+    }
+    this.deps.onLoadSettled?.(actor ? 'loaded' : 'not_found', performance.now() - started);
     if (!actor) return null;
     this.rooms.set(roomId, actor);
     this.deps.onLoaded?.(roomId);
     const r = actor.loadReport!;
-    this.logger.log(
-      `room ${roomId} loaded in ${Date.now() - started} ms: epoch ${r.epoch}, head ${r.headSeq}, ` +
+    this.logger.log({
+      msg:
+        `room ${roomId} loaded in ${elapsed()} ms: epoch ${r.epoch}, head ${r.headSeq}, ` +
         `${r.snapshotSeq === null ? 'no snapshot' : `snapshot at ${r.snapshotSeq}`}, ${r.replayedEvents} event(s) replayed`,
-    );
+      roomId,
+      durationMs: elapsed(),
+      ...r,
+    });
     return actor;
   }
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Inject, Logger } from '@nestjs/common';
 import {
   ConnectedSocket,
@@ -20,12 +21,14 @@ import {
   type JoinAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
+import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
 import { RoomHibernator } from '../lifecycle/room.hibernator';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
 import type { RoomActor } from '../rooms/room.actor';
 import { CONFIG, OWNERSHIP } from '../tokens';
+import { ackFailureLevel, type AckStage } from './ack-failure';
 import { connectedRoom, joinedRoom, SocketRoomChannel } from './socket-room.channel';
 
 interface SocketData {
@@ -35,6 +38,15 @@ interface SocketData {
 }
 
 type RoomSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
+
+/**
+ * A command that passed the edge (parsed, rate-limited): what it is about, for the log line if
+ * it fails (ids only, never its text), and how to run it in the room.
+ */
+interface AcceptedCommand<T> {
+  about: { clientMsgId?: string; seq?: number };
+  run(): Promise<T>;
+}
 
 /**
  * The Socket.IO edge of a gateway: authenticates the handshake, parses and rate-limits each
@@ -55,6 +67,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     @Inject(OWNERSHIP) private readonly ownership: OwnershipCheck,
     private readonly drainer: DrainService,
     private readonly hibernator: RoomHibernator,
+    private readonly metrics: GatewayMetrics,
   ) {
     const rate = config.rateLimitMsgPerSec;
     this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
@@ -100,49 +113,108 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   @SubscribeMessage('room:join')
   join(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<JoinAck | AckError> {
-    return respond(async () => {
+    return this.respond('join', socket, () => {
       const { afterSeq } = parseOrThrow(schemas.join, payload ?? {});
-      const actor = this.actorOf(socket);
-      return actor.join(afterSeq, () => {
-        void socket.join(joinedRoom(actor.roomId));
-        if (!socket.data.joined) {
-          socket.data.joined = true;
-          if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
-            this.broadcastPresence(actor.roomId);
-          }
-        }
-      });
+      return {
+        about: {},
+        run: () => {
+          const actor = this.actorOf(socket);
+          return actor.join(afterSeq, () => {
+            void socket.join(joinedRoom(actor.roomId));
+            if (!socket.data.joined) {
+              socket.data.joined = true;
+              if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
+                this.broadcastPresence(actor.roomId);
+              }
+            }
+          });
+        },
+      };
     });
   }
 
   @SubscribeMessage('message:send')
   send(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
-    return respond(async () => {
+    return this.respond('send', socket, () => {
       const { clientMsgId, text } = parseOrThrow(schemas.send, payload);
       this.limit(socket);
-      const { seq, ts } = await this.actorOf(socket).send(socket.data.user, clientMsgId, text);
-      return { ok: true as const, seq, ts };
+      return {
+        about: { clientMsgId },
+        run: async () => {
+          const { seq, ts } = await this.actorOf(socket).send(socket.data.user, clientMsgId, text);
+          return { ok: true as const, seq, ts };
+        },
+      };
     });
   }
 
   @SubscribeMessage('message:edit')
   edit(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
-    return respond(async () => {
+    return this.respond('edit', socket, () => {
       const { seq, text } = parseOrThrow(schemas.edit, payload);
       this.limit(socket);
-      const ref = await this.actorOf(socket).edit(socket.data.user, seq, text);
-      return { ok: true as const, seq: ref.seq, ts: ref.ts };
+      return {
+        about: { seq },
+        run: async () => {
+          const ref = await this.actorOf(socket).edit(socket.data.user, seq, text);
+          return { ok: true as const, seq: ref.seq, ts: ref.ts };
+        },
+      };
     });
   }
 
   @SubscribeMessage('message:delete')
   remove(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
-    return respond(async () => {
+    return this.respond('delete', socket, () => {
       const { seq } = parseOrThrow(schemas.delete, payload);
       this.limit(socket);
-      const ref = await this.actorOf(socket).delete(socket.data.user, seq);
-      return { ok: true as const, seq: ref.seq, ts: ref.ts };
+      return {
+        about: { seq },
+        run: async () => {
+          const ref = await this.actorOf(socket).delete(socket.data.user, seq);
+          return { ok: true as const, seq: ref.seq, ts: ref.ts };
+        },
+      };
     });
+  }
+
+  /**
+   * Runs a command and turns its result or error into the contract's acknowledgement. Times it
+   * from arrival to ack (`gateway_ack_duration_seconds`) and logs a failure with the room, user
+   * and message ids at the level `ackFailureLevel` gives it.
+   */
+  private async respond<T>(command: AckCommand, socket: RoomSocket, accept: () => AcceptedCommand<T>): Promise<T | AckError> {
+    const started = performance.now();
+    let stage: AckStage = 'edge';
+    let about: AcceptedCommand<T>['about'] = {};
+    let ack: T | AckError;
+    try {
+      const accepted = accept();
+      stage = 'room';
+      about = accepted.about;
+      ack = await accepted.run();
+    } catch (err) {
+      const internal = !(err instanceof DomainError);
+      const error: AckError['error'] = internal
+        ? { code: 'unavailable', message: 'internal error; retry' }
+        : { code: ackCodeOf((err as DomainError).code), message: (err as Error).message };
+      ack = { ok: false, error };
+      const level = ackFailureLevel(stage, error.code, internal);
+      this.logger[level]({
+        msg: `${command} failed: ${error.code}`,
+        roomId: socket.data?.roomId,
+        userId: socket.data?.user?.id,
+        ...about,
+        command,
+        stage,
+        code: error.code,
+        reason: internal ? undefined : error.message,
+        err: internal ? err : undefined,
+      });
+    }
+    const outcome = (ack as { ok?: unknown }).ok === false ? (ack as AckError).error.code : 'ok';
+    this.metrics.observeAck(command, outcome, (performance.now() - started) / 1000);
+    return ack;
   }
 
   private actorOf(socket: RoomSocket): RoomActor {
@@ -157,16 +229,5 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   private broadcastPresence(roomId: string): void {
     this.server.to(joinedRoom(roomId)).emit('room:presence', { users: this.presence.users(roomId) });
-  }
-}
-
-/** Turns a command's result or error into the contract's acknowledgement. */
-async function respond<T>(command: () => Promise<T>): Promise<T | AckError> {
-  try {
-    return await command();
-  } catch (err) {
-    if (err instanceof DomainError) return { ok: false, error: { code: ackCodeOf(err.code), message: err.message } };
-    new Logger(RoomGateway.name).error(`command failed: ${(err as Error).stack ?? String(err)}`);
-    return { ok: false, error: { code: 'unavailable', message: 'internal error; retry' } };
   }
 }
