@@ -22,7 +22,7 @@
 # group, and the store must outlive the gateways' final snapshots.
 #
 # Environment: DATABASE_URL, REDIS_URL (local defaults), JWT_SECRET (a development default
-# outside production), API_PORT (3000), GW1_PORT (3101), GW2_PORT (3102), S3_PORT (4569),
+# outside production), API_PORT (3000), GW1_PORT (3101), GW2_PORT (3102), WORKER_PORT (3109, its /metrics), S3_PORT (4569),
 # S3_DATA_DIR (.data/s3), START_SKIP_SETUP, STOP_TIMEOUT_S (12); everything else reaches the
 # processes as it is (GATEWAY_TTL_SECONDS, LOG_LEVEL, ...).
 set -euo pipefail
@@ -31,6 +31,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 API_PORT=${API_PORT:-3000}
 GW1_PORT=${GW1_PORT:-3101}
 GW2_PORT=${GW2_PORT:-3102}
+WORKER_PORT=${WORKER_PORT:-3109}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-12}
 
 say() { echo "start: $*" >&2; }
@@ -117,9 +118,9 @@ node_modules/.bin/concurrently --names api,gw-1,gw-2,worker --prefix name \
   "PORT=$API_PORT exec node dist/apps/api/src/main.js" \
   "$(gateway gw-1 "$GW1_PORT")" \
   "$(gateway gw-2 "$GW2_PORT")" \
-  "exec node dist/apps/worker/src/main.js" &
+  "PORT=$WORKER_PORT exec node dist/apps/worker/src/main.js" &
 SUPERVISOR=$!
-say "api http://127.0.0.1:$API_PORT  gateways http://127.0.0.1:$GW1_PORT http://127.0.0.1:$GW2_PORT  s3 ${S3_ENDPOINT}  (Ctrl-C to stop)"
+say "api http://127.0.0.1:$API_PORT  gateways http://127.0.0.1:$GW1_PORT http://127.0.0.1:$GW2_PORT  worker metrics http://127.0.0.1:$WORKER_PORT/metrics  s3 ${S3_ENDPOINT}  (Ctrl-C to stop)"
 say "supervisor pid $SUPERVISOR${S3_PID:+, s3 pid $S3_PID}"
 
 children() { pgrep -P "$SUPERVISOR" 2>/dev/null || true; }

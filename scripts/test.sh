@@ -73,6 +73,9 @@ export JWT_SECRET=${TEST_JWT_SECRET:-test-secret-not-for-production-0123456789}
 STEP='service check (Postgres/Redis)'
 bash scripts/ensure-services.sh
 
+STEP='test tools (docker-compose, chromium)'
+bash scripts/ensure-test-tools.sh
+
 STEP='build'
 npm run build
 

@@ -131,6 +131,7 @@ interface Ports {
   gw1: number;
   gw2: number;
   s3: number;
+  worker: number;
 }
 
 class StartedStack {
@@ -152,7 +153,7 @@ class StartedStack {
   }
 
   static async start(): Promise<StartedStack> {
-    const ports: Ports = { api: await freePort(), gw1: await freePort(), gw2: await freePort(), s3: await freePort() };
+    const ports: Ports = { api: await freePort(), gw1: await freePort(), gw2: await freePort(), s3: await freePort(), worker: await freePort() };
     const dataDir = mkdtempSync(join(tmpdir(), 'durable-rooms-local-stack-s3-'));
     const env: Record<string, string> = {
       ...baseEnv({ GATEWAY_TTL_SECONDS: String(TTL_SECONDS), RATE_LIMIT_MSG_PER_SEC: '0' }),
@@ -160,6 +161,7 @@ class StartedStack {
       API_PORT: String(ports.api),
       GW1_PORT: String(ports.gw1),
       GW2_PORT: String(ports.gw2),
+      WORKER_PORT: String(ports.worker),
       S3_PORT: String(ports.s3),
       S3_DATA_DIR: dataDir,
     };
