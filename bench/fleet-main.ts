@@ -30,6 +30,7 @@ import { type FootprintParams, type FootprintSummary, runFootprint } from './foo
 import { type Figure, mapLimit, round } from './lib';
 import { renderTable } from './report';
 import { gitInfo, machineInfo, redact } from './run-info';
+import { runEntryPoint } from './entry-point';
 
 const USERS = 40;
 const BASE_ENV = { RATE_LIMIT_MSG_PER_SEC: '0', AUTH_RATE_LIMIT_PER_MIN: '0' };
@@ -195,28 +196,10 @@ try {
   process.exit(2);
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`fleet: still running after ${parsed.maxMinutes} min; stopping everything`);
-  if (stack) console.error(stack.logs());
-  void shutdown().finally(() => process.exit(1));
-}, parsed.maxMinutes * 60_000);
-watchdog.unref();
-
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    console.error(`fleet: ${signal}: stopping the stacks`);
-    void shutdown().finally(() => process.exit(code));
-  });
-}
-
-main(parsed.fleet, parsed.footprint)
-  .then((code) => process.exit(code))
-  .catch(async (err: unknown) => {
-    console.error(`fleet: FAILED: ${(err as Error).stack ?? String(err)}`);
-    if (stack) console.error(stack.logs());
-    await shutdown();
-    process.exit(1);
-  });
+runEntryPoint({
+  name: 'fleet',
+  maxMs: parsed.maxMinutes * 60_000,
+  shutdown,
+  logs: () => stack?.logs(),
+  run: () => main(parsed.fleet, parsed.footprint),
+});

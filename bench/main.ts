@@ -24,6 +24,7 @@ import { closeAll, type Figure, mapLimit, type Member, round } from './lib';
 import { renderTable } from './report';
 import { type BenchContext, SCENARIOS } from './scenarios';
 import { snapshotWave } from './snapshot-wave';
+import { runEntryPoint } from './entry-point';
 
 /** The whole run must end within this; otherwise everything is stopped and the run fails. */
 const WATCHDOG_MS = 12 * 60_000;
@@ -141,27 +142,4 @@ async function main(): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`bench: still running after ${WATCHDOG_MS / 60_000} min; stopping everything`);
-  void shutdown().finally(() => process.exit(1));
-}, WATCHDOG_MS);
-watchdog.unref();
-
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    console.error(`bench: ${signal}: stopping the stack`);
-    void shutdown().finally(() => process.exit(code));
-  });
-}
-
-main()
-  .then((code) => process.exit(code))
-  .catch(async (err: unknown) => {
-    console.error(`bench: FAILED: ${(err as Error).stack ?? String(err)}`);
-    if (stack) console.error(stack.logs());
-    await shutdown();
-    process.exit(1);
-  });
+runEntryPoint({ name: 'bench', maxMs: WATCHDOG_MS, shutdown, logs: () => stack?.logs(), run: main });

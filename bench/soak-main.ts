@@ -22,6 +22,7 @@ import { mapLimit, round } from './lib';
 import { renderTable } from './report';
 import { gitInfo, machineInfo, redact } from './run-info';
 import { runSoak, type SoakParams } from './soak';
+import { runEntryPoint } from './entry-point';
 
 const ROOM_IDLE_MS = 2_000;
 const USERS = 20;
@@ -168,28 +169,10 @@ try {
   process.exit(2);
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`soak: still running after ${round(parsed.maxMinutes, 1)} min; stopping everything`);
-  if (stack) console.error(stack.logs());
-  void shutdown().finally(() => process.exit(1));
-}, parsed.maxMinutes * 60_000);
-watchdog.unref();
-
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    console.error(`soak: ${signal}: stopping the stack`);
-    void shutdown().finally(() => process.exit(code));
-  });
-}
-
-main(parsed.params, parsed.maxMinutes)
-  .then((code) => process.exit(code))
-  .catch(async (err: unknown) => {
-    console.error(`soak: FAILED: ${(err as Error).stack ?? String(err)}`);
-    if (stack) console.error(stack.logs());
-    await shutdown();
-    process.exit(1);
-  });
+runEntryPoint({
+  name: 'soak',
+  maxMs: parsed.maxMinutes * 60_000,
+  shutdown,
+  logs: () => stack?.logs(),
+  run: () => main(parsed.params, parsed.maxMinutes),
+});
