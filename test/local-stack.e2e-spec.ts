@@ -11,8 +11,8 @@
  *   serving, the supervisor starts the dead one again (a new PID answers on its port), and the
  *   client is served again with its history complete. The time from the kill to the first ack
  *   is printed as a figure (the acceptance bound is GATEWAY_TTL_SECONDS + 2 s), not asserted.
- * - Ctrl-C (SIGINT to the script's process group, as a terminal sends it) with all those
- *   connections open: the script exits 0 within 15 s and every process it started is gone.
+ * - Ctrl-C (SIGINT to the process group of `npm start`, npm included, as a terminal sends it) with all those
+ *   connections open: `npm start` exits 0 within 15 s and every process it started is gone.
  *
  * Processes are found through /proc (Linux): the script's descendants, and among them the one
  * listening on a port. Only processes of this test's tree are ever signalled.
@@ -168,7 +168,9 @@ class StartedStack {
     // The script starts its own store: nothing of the test run's S3 may leak in.
     for (const name of Object.keys(env)) if (name.startsWith('S3_') && name !== 'S3_PORT' && name !== 'S3_DATA_DIR') delete env[name];
     // Its own process group, so that SIGINT to the group is what a terminal's Ctrl-C does.
-    const child = spawn('bash', ['scripts/start-stack.sh'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // `npm start` itself, as a user types it: npm is in the group the terminal signals too.
+    if (process.env.HOME) env.HOME = process.env.HOME;
+    const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     return new StartedStack(child, ports, dataDir);
   }
 
