@@ -15,6 +15,7 @@
  * interval: loading the rooms (a full replay each) starts no snapshot, and one message into each
  * room then makes all 500 due at once. The wave ends when all 500 snapshots are in Postgres.
  */
+import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope } from '../libs/domain/src';
 import type { ChatSocket, TestUser } from '../test/support/client';
@@ -60,6 +61,18 @@ const VARIANTS: Variant[] = [
   { id: 'after', label: 'after: worker encoder, at most 4 at once', env: {} },
   { id: 'before', label: 'before: encode on the loop, unbounded sweep', env: { SNAPSHOT_ENCODE_INLINE: '1' } },
 ];
+
+/**
+ * BENCH_WAVE_VARIANTS=after (or before) runs one variant only: the `before` one takes minutes and
+ * its figure does not move while the encoder is tuned.
+ */
+function selectedVariants(): Variant[] {
+  const wanted = process.env.BENCH_WAVE_VARIANTS?.split(',').map((v) => v.trim()).filter(Boolean);
+  if (!wanted?.length) return VARIANTS;
+  const unknown = wanted.filter((id) => !VARIANTS.some((v) => v.id === id));
+  if (unknown.length) throw new Error(`BENCH_WAVE_VARIANTS: unknown variant(s) ${unknown.join(', ')} (known: ${VARIANTS.map((v) => v.id).join(', ')})`);
+  return VARIANTS.filter((v) => wanted.includes(v.id));
+}
 
 /** `bulk-<seq>-` padded with hex to 64 characters: unique per room, as long as the contract allows. */
 const CLIENT_MSG_ID_SQL = `rpad('bulk-' || g || '-', ${WAVE.clientMsgIdLength}, md5(g::text))`;
@@ -136,7 +149,10 @@ async function startGateway(ctx: BenchContext, variant: Variant, head: number): 
     ROOM_IDLE_MS: '0',
     ...variant.env,
   });
-  const proc = ManagedProcess.start(id, 'dist/apps/gateway/src/main.js', env);
+  const main = 'dist/apps/gateway/src/main.js';
+  // BENCH_WAVE_TRACE_GC=1: the gateway logs every GC pause (written out after the wave), to tell
+  // a GC stall from a slow commit when the light sender's p99 moves.
+  const proc = process.env.BENCH_WAVE_TRACE_GC === '1' ? ManagedProcess.start(id, 'bench/trace-gc.js', env, [main]) : ManagedProcess.start(id, main, env);
   try {
     await waitFor(`${id} to answer`, async () => {
       if (!proc.running) throw new Error(`${id} exited:\n${proc.logs()}`);
@@ -309,6 +325,11 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
     const inWave = windows.filter((w) => w.at > triggerAt && w.at <= waveEnd + WAVE.scrapeEveryMs);
     const failed = await scrapeCounter(gw.url, 'gateway_snapshots_failed_total');
     const firstFailure = /snapshot of room \S+ failed[^\n]*/.exec(gw.proc.logs())?.[0];
+    if (process.env.BENCH_WAVE_TRACE_GC === '1') {
+      const file = `bench-results/wave-${variant.id}-gc.log`;
+      writeFileSync(file, gw.proc.logs().split('\n').filter((line) => /Mark-Compact|Scavenge|Mark-sweep|MinorMS/.test(line)).join('\n'));
+      log(`GC trace of ${gw.id} in ${file}`);
+    }
     log(`wave ${saved.n}/${roomIds.length} snapshots in ${round((waveEnd - triggerAt) / 1000, 1)} s, ${failed} failed attempts${firstFailure ? ` (${firstFailure})` : ''}`);
 
     return {
@@ -368,7 +389,7 @@ export const snapshotWave: Scenario = {
 
     const results: WaveResult[] = [];
     let head = WAVE.postsPerRoom + 1;
-    for (const variant of VARIANTS) {
+    for (const variant of selectedVariants()) {
       log(`${variant.label} ...`);
       results.push(await runWave(ctx, variant, roomIds, head, owner));
       head += 1; // the trigger message

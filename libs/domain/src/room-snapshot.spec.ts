@@ -9,7 +9,7 @@ import {
   SNAPSHOT_FORMAT,
   type SnapshotDocument,
 } from './room-snapshot';
-import { applyEvent, DEDUP_WINDOW, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
+import { applyEvent, DEDUP_WINDOW, dedupKey, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
 
 const ROOM = 'room-1';
 const ALICE = { id: 'u-alice', username: 'alice' };
@@ -47,7 +47,8 @@ function fold(events: EventEnvelope[], state: RoomState = emptyRoomState(ROOM)):
 
 /** Equality including Map iteration order (toEqual alone ignores the order of Map entries). */
 function expectSameState(actual: RoomState, expected: RoomState): void {
-  expect(actual).toEqual(expected);
+  // The windows' internal layout (ring capacity, ordinals) may differ: compare what they hold.
+  expect({ ...actual, messages: undefined, sent: undefined }).toEqual({ ...expected, messages: undefined, sent: undefined });
   expect([...actual.messages]).toEqual([...expected.messages]);
   expect([...actual.sent]).toEqual([...expected.sent]);
 }
@@ -71,20 +72,22 @@ describe('room snapshot serialization', () => {
     expect(serialized.sent[0]).toEqual([`${ALICE.id}\nc-2`, 2, ts(2)]);
   });
 
-  it('does not share entry objects with the original', () => {
+  it('does not share windows with the original', () => {
     const state = fold(history(10));
     const restored = deserializeRoomState(serializeRoomState(state));
-    restored.messages.get(2)!.deleted = true;
+    restored.messages.markDeleted(2);
+    restored.sent.set(dedupKey(ALICE.id, 'c-2'), 99, ts(99));
     expect(state.messages.get(2)!.deleted).toBe(false);
+    expect(state.sent.get(dedupKey(ALICE.id, 'c-2'))).toEqual({ seq: 2, ts: ts(2) });
   });
 
   it('keeps the Map order of entries, not numeric order', () => {
     const state = emptyRoomState(ROOM);
     state.headSeq = 9;
-    state.messages.set(9, { authorId: 'a', deleted: false });
-    state.messages.set(3, { authorId: null, deleted: true });
-    state.sent.set('z\n1', { seq: 9, ts: ts(9) });
-    state.sent.set('a\n1', { seq: 3, ts: ts(3) });
+    state.messages.add(9, 'a');
+    state.messages.add(3, null, true);
+    state.sent.set('z\n1', 9, ts(9));
+    state.sent.set('a\n1', 3, ts(3));
     const restored = deserializeRoomState(serializeRoomState(state));
     expect([...restored.messages.keys()]).toEqual([9, 3]);
     expect([...restored.sent.keys()]).toEqual(['z\n1', 'a\n1']);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MessageInfo, RoomState } from './room-state';
+import { emptyRoomState, type RoomState } from './room-state';
 
 /**
  * Snapshot documents (DESIGN.md invariant 5): a snapshot is only an optimisation, so everything
@@ -49,19 +49,20 @@ export class CorruptSnapshotError extends Error {
 
 export function serializeRoomState(state: RoomState): SerializedRoomState {
   const messages: SerializedRoomState['messages'] = [];
-  for (const [seq, info] of state.messages) messages.push([seq, info.authorId, info.deleted]);
+  state.messages.forEach((seq, authorId, deleted) => messages.push([seq, authorId, deleted]));
   const sent: SerializedRoomState['sent'] = [];
-  for (const [key, ref] of state.sent) sent.push([key, ref.seq, ref.ts]);
+  state.sent.forEach((key, seq, tsMs, tsText) => sent.push([key, seq, tsText ?? new Date(tsMs).toISOString()]));
   return { roomId: state.roomId, name: state.name, headSeq: state.headSeq, messages, sent };
 }
 
-/** Rebuilds the Maps in the serialized order, with fresh entry objects. Trusts its input's shape. */
+/** Rebuilds the windows in the serialized order. Trusts its input's shape. */
 export function deserializeRoomState(s: SerializedRoomState): RoomState {
-  const messages = new Map<number, MessageInfo>();
-  for (const [seq, authorId, deleted] of s.messages) messages.set(seq, { authorId, deleted });
-  const sent = new Map<string, { seq: number; ts: string }>();
-  for (const [key, seq, ts] of s.sent) sent.set(key, { seq, ts });
-  return { roomId: s.roomId, name: s.name, headSeq: s.headSeq, messages, sent };
+  const state = emptyRoomState(s.roomId);
+  state.name = s.name;
+  state.headSeq = s.headSeq;
+  for (const [seq, authorId, deleted] of s.messages) state.messages.add(seq, authorId, deleted);
+  for (const [key, seq, ts] of s.sent) state.sent.set(key, seq, ts);
+  return state;
 }
 
 function sha256Hex(text: string): string {

@@ -1,40 +1,29 @@
 import type { EventEnvelope } from './events';
+import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo } from './room-windows';
+
+export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo };
 
 /**
  * The folded state of one room as its owning gateway holds it. It is deliberately bounded:
  * only a window of recent messages and recent client message ids is kept, so memory, snapshot
  * size and resume time do not grow with a room's total history. Anything older is answered
- * from the log itself (see RoomActor).
+ * from the log itself (see RoomActor). The windows' layout is in room-windows.ts.
  */
-export interface MessageInfo {
-  authorId: string | null;
-  deleted: boolean;
-}
-
-export interface CommittedRef {
-  seq: number;
-  ts: string;
-}
-
 export interface RoomState {
   roomId: string;
   name: string;
   headSeq: number;
   /** seq → author/deleted for the most recent `MESSAGE_WINDOW` messages. */
-  messages: Map<number, MessageInfo>;
-  /** `${actorId}\n${clientMsgId}` → first result, for the most recent `DEDUP_WINDOW` sends. */
-  sent: Map<string, CommittedRef>;
+  messages: MessageWindow;
+  /** dedupKey(actorId, clientMsgId) → first result, for the most recent `DEDUP_WINDOW` sends. */
+  sent: DedupWindow;
 }
 
 export const MESSAGE_WINDOW = 5_000;
 export const DEDUP_WINDOW = 10_000;
 
 export function emptyRoomState(roomId: string): RoomState {
-  return { roomId, name: '', headSeq: 0, messages: new Map(), sent: new Map() };
-}
-
-export function dedupKey(actorId: string, clientMsgId: string): string {
-  return `${actorId}\n${clientMsgId}`;
+  return { roomId, name: '', headSeq: 0, messages: new MessageWindow(MESSAGE_WINDOW), sent: new DedupWindow(DEDUP_WINDOW) };
 }
 
 /**
@@ -54,32 +43,18 @@ export function applyEvent(state: RoomState, event: EventEnvelope): RoomState {
       state.name = (event.data as { name: string }).name;
       break;
     case 'message.posted':
-      state.messages.set(event.seq, { authorId: event.actor?.id ?? null, deleted: false });
-      trim(state.messages, MESSAGE_WINDOW);
+      state.messages.add(event.seq, event.actor?.id ?? null);
       break;
     case 'message.edited':
       break;
-    case 'message.deleted': {
-      const target = state.messages.get((event.data as { seq: number }).seq);
-      if (target) target.deleted = true;
+    case 'message.deleted':
+      state.messages.markDeleted((event.data as { seq: number }).seq);
       break;
-    }
   }
   if (event.clientMsgId && event.actor) {
-    state.sent.set(dedupKey(event.actor.id, event.clientMsgId), { seq: event.seq, ts: event.ts });
-    trim(state.sent, DEDUP_WINDOW);
+    state.sent.set(dedupKey(event.actor.id, event.clientMsgId), event.seq, event.ts);
   }
   return state;
-}
-
-/** Evicts the oldest entries (Maps iterate in insertion order) beyond `limit`. */
-function trim<K, V>(map: Map<K, V>, limit: number): void {
-  if (map.size <= limit) return;
-  let excess = map.size - limit;
-  for (const key of map.keys()) {
-    if (excess-- <= 0) break;
-    map.delete(key);
-  }
 }
 
 export type ModifyVerdict = 'ok' | 'forbidden' | 'not_found' | 'unknown';
@@ -97,7 +72,10 @@ export function canModify(
 ): ModifyVerdict {
   if (seq > state.headSeq) return 'not_found';
   const info = state.messages.get(seq);
-  if (!info) return oldestWindowSeq(state) !== undefined && seq > oldestWindowSeq(state)! ? 'not_found' : 'unknown';
+  if (!info) {
+    const oldest = state.messages.oldestSeq();
+    return oldest !== undefined && seq > oldest ? 'not_found' : 'unknown';
+  }
   return judge(info, userId, action, isAdmin);
 }
 
@@ -107,9 +85,4 @@ export function judge(info: MessageInfo, userId: string, action: 'edit' | 'delet
   if (info.authorId === userId) return 'ok';
   if (action === 'delete' && isAdmin) return 'ok';
   return 'forbidden';
-}
-
-function oldestWindowSeq(state: RoomState): number | undefined {
-  for (const seq of state.messages.keys()) return seq;
-  return undefined;
 }

@@ -42,7 +42,10 @@ function serializedState(copy) {
   for (let i = 0; i < messages.length; i++) {
     messages[i] = [copy.messageSeqs[i], copy.messageAuthors[i], copy.messageDeleted[i] === 1];
   }
+  const texts = new Map(copy.sentTsTexts);
   const sent = new Array(copy.sentSeqs.length);
-  for (let i = 0; i < sent.length; i++) sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], copy.sentTs[i]];
+  for (let i = 0; i < sent.length; i++) {
+    sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], texts.get(i) ?? new Date(copy.sentTsMs[i]).toISOString()];
+  }
   return { roomId: copy.roomId, name: copy.name, headSeq: copy.headSeq, messages, sent };
 }

@@ -105,7 +105,8 @@ function fold(events: EventEnvelope[], roomId: string): RoomState {
 }
 
 function expectSameState(actual: RoomState, expected: RoomState): void {
-  expect(actual).toEqual(expected);
+  // The windows' internal layout (ring capacity, ordinals) may differ: compare what they hold.
+  expect({ ...actual, messages: undefined, sent: undefined }).toEqual({ ...expected, messages: undefined, sent: undefined });
   expect([...actual.messages]).toEqual([...expected.messages]);
   expect([...actual.sent]).toEqual([...expected.sent]);
 }

@@ -332,7 +332,7 @@ export class RoomActor implements CommitTarget {
     }
     for (const [actorId, ids] of idsByActor) {
       const found = await this.deps.events.findSent(this.roomId, actorId, ids);
-      for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref);
+      for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref.seq, ref.ts);
     }
     for (const p of failed) {
       const { actorId, actorUsername, clientMsgId } = p.event;
