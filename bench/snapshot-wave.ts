@@ -15,7 +15,9 @@
  * interval: loading the rooms (a full replay each) starts no snapshot, and one message into each
  * room then makes all 500 due at once. The wave ends when all 500 snapshots are in Postgres.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope } from '../libs/domain/src';
 import type { ChatSocket, TestUser } from '../test/support/client';
@@ -135,8 +137,49 @@ async function drainStackGateways(ctx: BenchContext): Promise<void> {
   }, 60_000, 250);
 }
 
+/**
+ * BENCH_WAVE_TRACE_GC=1 logs the gateway's GC pauses (written out after the wave), and
+ * BENCH_WAVE_CPU_PROFILE=1 profiles its main thread from the trigger to the wave's end: to tell
+ * a GC stall, main-thread work and a slow commit apart when the light sender's p99 moves.
+ */
+const diagnosing = () => process.env.BENCH_WAVE_TRACE_GC === '1' || process.env.BENCH_WAVE_CPU_PROFILE === '1';
+const cpuProfileFile = (variant: Variant) => `bench-results/wave-${variant.id}.cpuprofile`;
+function diagnosticsEnv(variant: Variant): Record<string, string> {
+  return {
+    ...(process.env.BENCH_WAVE_TRACE_GC === '1' ? { DIAG_TRACE_GC: '1' } : {}),
+    ...(process.env.BENCH_WAVE_CPU_PROFILE === '1' ? { DIAG_CPU_PROFILE: resolve(cpuProfileFile(variant)) } : {}),
+  };
+}
+
+/**
+ * The bench's S3 stand-in (s3rver) runs on the same two cores as Postgres and the gateway, where
+ * production's S3 is another machine. During a wave it takes 500 uploads of 155 KiB (about half a
+ * core), and its CPU then delays the Postgres backend that commits the light sender's message. So
+ * for this scenario it runs at nice BENCH_WAVE_S3_NICE (default 10; 0 measures it as an equal),
+ * like the gateway's own encoder thread. Nothing to do when S3_ENDPOINT names another server.
+ */
+async function niceS3StandIn(ctx: BenchContext): Promise<{ nice: number | null; restore: () => void }> {
+  const pid = ctx.stack.s3?.proc?.running ? ctx.stack.s3.proc.pid : undefined;
+  const nice = Number(process.env.BENCH_WAVE_S3_NICE ?? '10');
+  if (pid === undefined || !Number.isInteger(nice) || nice === 0) return { nice: null, restore: () => undefined };
+  const before = getPriority(pid);
+  setPriority(pid, nice);
+  log(`S3 stand-in (pid ${pid}) at nice ${nice} for this scenario`);
+  return {
+    nice,
+    restore: () => {
+      try {
+        setPriority(pid, before);
+      } catch {
+        // Lowering a niceness back may need privileges the bench lacks; the S3 server is the bench's own.
+      }
+    },
+  };
+}
+
 /** A gateway of this scenario's own, with the variant's environment. */
 async function startGateway(ctx: BenchContext, variant: Variant, head: number): Promise<{ id: string; url: string; proc: ManagedProcess }> {
+  rmSync(cpuProfileFile(variant), { force: true });
   const port = await freePort();
   const id = `bench-wave-${variant.id}`;
   const url = `http://127.0.0.1:${port}`;
@@ -150,9 +193,7 @@ async function startGateway(ctx: BenchContext, variant: Variant, head: number): 
     ...variant.env,
   });
   const main = 'dist/apps/gateway/src/main.js';
-  // BENCH_WAVE_TRACE_GC=1: the gateway logs every GC pause (written out after the wave), to tell
-  // a GC stall from a slow commit when the light sender's p99 moves.
-  const proc = process.env.BENCH_WAVE_TRACE_GC === '1' ? ManagedProcess.start(id, 'bench/trace-gc.js', env, [main]) : ManagedProcess.start(id, main, env);
+  const proc = diagnosing() ? ManagedProcess.start(id, 'bench/gateway-diagnostics.js', { ...env, ...diagnosticsEnv(variant) }, [main]) : ManagedProcess.start(id, main, env);
   try {
     await waitFor(`${id} to answer`, async () => {
       if (!proc.running) throw new Error(`${id} exited:\n${proc.logs()}`);
@@ -214,6 +255,30 @@ async function scrapeCounter(url: string, name: string): Promise<number> {
   return match ? Number(match[1]) : NaN;
 }
 
+/** Cumulative bucket counts (le → count) of a histogram's series whose labels include `labels`. */
+async function scrapeHistogram(url: string, name: string, labels: string[] = []): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) })).text();
+  const buckets = new Map<string, number>();
+  for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const labelText = match[1]!;
+    if (!labels.every((l) => labelText.includes(l))) continue;
+    const le = /le="([^"]+)"/.exec(labelText)?.[1];
+    if (le) buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+/**
+ * Of the observations between two scrapes of a histogram: how many, and how many took longer
+ * than `le` seconds (a bucket bound). Tells where slow light acks were slow: in the commit
+ * statement, in the gateway, or between the gateway and the client.
+ */
+function slowerThan(before: Map<string, number>, after: Map<string, number>, le: string): { n: number; slower: number } {
+  const diff = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const n = diff('+Inf');
+  return { n, slower: n - diff(le) };
+}
+
 /** `gateway_event_loop_delay_seconds` by quantile, ms, for the window since the previous scrape. */
 async function scrapeLoopDelay(url: string): Promise<{ p50: number; p99: number }> {
   const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
@@ -266,6 +331,8 @@ interface WaveResult {
   lightErrors: Record<string, number>;
   triggerErrors: number;
   snapshotBytesAvg: number;
+  /** Seen by the gateway after the triggers: light sends acked, commit statements, and how many of each took over 50 ms. */
+  gatewaySide: { acks: { n: number; slower: number }; commits: { n: number; slower: number } };
 }
 
 async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], head: number, owner: TestUser): Promise<WaveResult> {
@@ -293,7 +360,10 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
     const sampler = loopDelaySampler(gw.url);
     await sleep(WAVE.baselineMs);
 
+    const sendAcks = () => scrapeHistogram(gw.url, 'gateway_ack_duration_seconds', ['command="send"']);
+    const commits = () => scrapeHistogram(gw.url, 'gateway_commit_duration_seconds');
     // One message into each room: every room is now one event past SNAPSHOT_EVERY_EVENTS' mark.
+    if (process.env.BENCH_WAVE_CPU_PROFILE === '1') process.kill(gw.proc.pid, 'SIGUSR2');
     const triggerAt = performance.now();
     const acks = await Promise.all(
       members
@@ -306,6 +376,8 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
         ),
     );
     const triggerMs = performance.now() - triggerAt;
+    // The triggers' own acks and commits are left out: from here on only the light sender sends.
+    const [acksFrom, commitsFrom] = [await sendAcks(), await commits()];
     log(`trigger messages acknowledged in ${round(triggerMs / 1000, 1)} s`);
     const savedSoFar = async () => {
       const { rows } = await ctx.pool.query<{ n: number; bytes: number }>(
@@ -320,7 +392,13 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
       saved = await savedSoFar();
     }
     const waveEnd = performance.now();
+    if (process.env.BENCH_WAVE_CPU_PROFILE === '1') {
+      process.kill(gw.proc.pid, 'SIGUSR2');
+      await waitFor('the CPU profile', async () => existsSync(cpuProfileFile(variant)), 30_000, 200);
+      log(`CPU profile of ${gw.id} from the trigger on in ${cpuProfileFile(variant)}`);
+    }
     const { samples, errors } = await sender.stop();
+    const gatewaySide = { acks: slowerThan(acksFrom, await sendAcks(), '0.05'), commits: slowerThan(commitsFrom, await commits(), '0.05') };
     const windows = await sampler.stop();
     const inWave = windows.filter((w) => w.at > triggerAt && w.at <= waveEnd + WAVE.scrapeEveryMs);
     const failed = await scrapeCounter(gw.url, 'gateway_snapshots_failed_total');
@@ -348,6 +426,7 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
       loopDelayP99Baseline: round(Math.max(0, ...windows.filter((w) => w.at <= triggerAt).map((w) => w.p99))),
       loopWindows: inWave.length,
       lightErrors: errors,
+      gatewaySide,
       triggerErrors: acks.filter((a) => !a.ok).length,
       snapshotBytesAvg: Math.round(saved.bytes),
     };
@@ -389,16 +468,21 @@ export const snapshotWave: Scenario = {
 
     const results: WaveResult[] = [];
     let head = WAVE.postsPerRoom + 1;
-    for (const variant of selectedVariants()) {
-      log(`${variant.label} ...`);
-      results.push(await runWave(ctx, variant, roomIds, head, owner));
-      head += 1; // the trigger message
-      // The next variant loads every room by a full replay again, as this one did.
-      await ctx.pool.query('DELETE FROM room_snapshots WHERE room_id = ANY($1::uuid[])', [roomIds]);
+    const s3Nice = await niceS3StandIn(ctx);
+    try {
+      for (const variant of selectedVariants()) {
+        log(`${variant.label} ...`);
+        results.push(await runWave(ctx, variant, roomIds, head, owner));
+        head += 1; // the trigger message
+        // The next variant loads every room by a full replay again, as this one did.
+        await ctx.pool.query('DELETE FROM room_snapshots WHERE room_id = ANY($1::uuid[])', [roomIds]);
+      }
+    } finally {
+      s3Nice.restore();
     }
 
     const s = 'snapshot-wave';
-    const common = { rooms: WAVE.rooms, documentBytes: docBytes, fillMs: round(fillMs, 0) };
+    const common = { rooms: WAVE.rooms, documentBytes: docBytes, fillMs: round(fillMs, 0), s3StandInNice: s3Nice.nice ?? 0 };
     return results.flatMap((r): Figure[] => {
       const details = {
         ...common,
@@ -426,7 +510,7 @@ export const snapshotWave: Scenario = {
           name: `light ack p99 during the wave (${r.variant.id})`,
           value: r.during.p99,
           unit: 'ms',
-          note: `${r.variant.label}; n=${r.during.n}, p50 ${r.during.p50}, max ${r.during.max} ms; before the wave p99 ${r.baseline.p99} ms${errors}${r.lightErrors.timeout ? ` (timeouts counted at ${LIGHT_ACK_TIMEOUT_MS / 1000} s)` : ''}`,
+          note: `${r.variant.label}; n=${r.during.n}, p50 ${r.during.p50}, max ${r.during.max} ms; before the wave p99 ${r.baseline.p99} ms; over 50 ms in the gateway: ${r.gatewaySide.acks.slower} of ${r.gatewaySide.acks.n} acks, ${r.gatewaySide.commits.slower} of ${r.gatewaySide.commits.n} commit statements${errors}${r.lightErrors.timeout ? ` (timeouts counted at ${LIGHT_ACK_TIMEOUT_MS / 1000} s)` : ''}`,
           details,
         },
         {
