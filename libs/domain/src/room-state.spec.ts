@@ -55,6 +55,11 @@ function cloneState(state: RoomState): RoomState {
     roomId: state.roomId,
     name: state.name,
     headSeq: state.headSeq,
+    visibility: state.visibility,
+    ownerId: state.ownerId,
+    members: new Map([...state.members].map(([k, v]) => [k, { ...v }])),
+    invited: new Map(state.invited),
+    banned: new Map(state.banned),
     messages: new Map([...state.messages].map(([k, v]) => [k, { ...v }])),
     sent: new Map([...state.sent].map(([k, v]) => [k, { ...v }])),
   };

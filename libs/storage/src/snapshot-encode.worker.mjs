@@ -44,5 +44,17 @@ function serializedState(copy) {
   }
   const sent = new Array(copy.sentSeqs.length);
   for (let i = 0; i < sent.length; i++) sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], copy.sentTs[i]];
-  return { roomId: copy.roomId, name: copy.name, headSeq: copy.headSeq, messages, sent };
+  const m = copy.membership;
+  return {
+    roomId: copy.roomId,
+    name: copy.name,
+    headSeq: copy.headSeq,
+    messages,
+    sent,
+    visibility: m.visibility,
+    ownerId: m.ownerId,
+    members: m.members,
+    invited: m.invited,
+    banned: m.banned,
+  };
 }

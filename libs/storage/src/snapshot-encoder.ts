@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { encodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
+import { encodeSnapshotDocument, serializeMembership, SNAPSHOT_FORMAT, type RoomState, type SerializedRoomState } from '../../domain/src';
 
 const gzip = promisify(gzipCb);
 
@@ -76,6 +76,8 @@ export interface RoomStateCopy {
   sentKeys: string[];
   sentSeqs: Float64Array<ArrayBuffer>;
   sentTs: string[];
+  /** The format-2 membership part, already in its serialized form (small: one entry a member). */
+  membership: Pick<SerializedRoomState, 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned'>;
 }
 
 /**
@@ -116,6 +118,7 @@ export function copyRoomState(state: RoomState, createdAt: Date): RoomStateCopy 
     sentKeys,
     sentSeqs,
     sentTs,
+    membership: serializeMembership(state),
   };
 }
 
