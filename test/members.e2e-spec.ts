@@ -11,6 +11,11 @@ import { ApiClient, openSocket, RoomMember, type ChatSocket, type TestUser } fro
 import { baseEnv, waitFor } from './support/processes';
 import { S3Server } from './support/s3-server';
 import { TestStack } from './support/stack';
+import { runCli, startWorker } from './support/worker';
+import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 jest.setTimeout(180_000);
 
@@ -272,6 +277,82 @@ describe('rooms with members (e2e)', () => {
     expect((await again.send('rejoined', 'hi again')).ok).toBe(true);
     const types = await logTypes(roomId);
     expect(types.slice(types.lastIndexOf('member.removed'))).toEqual(['member.removed', 'member.joined', 'message.posted']);
+  });
+
+  it('GET /rooms lists the caller\'s rooms with role and head, most recent activity first, paged by cursor', async () => {
+    const user = await api.register('lister');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await createRoom(user, i === 1 ? 'private' : 'public', `list ${i}`));
+    // Activity in the first room makes it the most recent; a room of someone else that the user
+    // joined is listed with role member.
+    const first = await enter(user, ids[0]!);
+    expect((await first.send('bump', 'bump')).ok).toBe(true);
+    const page1 = await api.request('GET', '/rooms?limit=2', { token: user.token });
+    expect(page1.status).toBe(200);
+    expect(page1.body.rooms.map((r: { id: string }) => r.id)).toEqual([ids[0], ids[2]]);
+    expect(page1.body.rooms[0]).toEqual({
+      id: ids[0],
+      name: 'list 0',
+      visibility: 'public',
+      role: 'owner',
+      headSeq: 2,
+      lastEvent: expect.objectContaining({ seq: 2, type: 'message.posted' }),
+      unread: 0,
+      lastReadSeq: 0,
+    });
+    expect(typeof page1.body.next).toBe('string');
+    const page2 = await api.request('GET', `/rooms?limit=2&before=${encodeURIComponent(page1.body.next)}`, { token: user.token });
+    expect(page2.body.rooms.map((r: { id: string; role: string }) => [r.id, r.role])).toEqual([[ids[1], 'owner']]);
+    expect(page2.body.next).toBeNull();
+    const other = await createRoom(owner, 'public', 'someone else');
+    await enter(user, other);
+    const mine = await api.request('GET', '/rooms', { token: user.token });
+    expect(mine.body.rooms[0]).toMatchObject({ id: other, role: 'member' });
+    for (const bad of ['limit=0', 'limit=101', 'before=nonsense', 'cursor=1']) {
+      expect((await api.request('GET', `/rooms?${bad}`, { token: user.token })).status).toBe(400);
+    }
+  });
+
+  it('CLI rebuild-members repairs a damaged projection from the log; an export holds the member events', async () => {
+    const roomId = await createRoom(owner, 'public', 'cli');
+    const o = await enter(owner, roomId);
+    expect(await command(o.socket, 'member:invite', { username: member.user.username })).toMatchObject({ ok: true });
+    await enter(member, roomId);
+    expect(await command(o.socket, 'member:role', { userId: member.user.id, role: 'moderator' })).toMatchObject({ ok: true });
+    expect(await command(o.socket, 'member:ban', { userId: stranger.user.id })).toMatchObject({ ok: true });
+    const rowsOf = async () => (await pool.query('SELECT user_id, username, status, role, muted_until FROM room_members WHERE room_id = $1 ORDER BY user_id', [roomId])).rows;
+    const live = await rowsOf();
+    expect(live).toHaveLength(3);
+
+    // Damage it: the moderator's row gone, the ban lifted, a stranger's row that the log never wrote.
+    await pool.query(`DELETE FROM room_members WHERE room_id = $1 AND user_id <> $2`, [roomId, owner.user.id]);
+    await pool.query(`INSERT INTO room_members (room_id, user_id, username, status, role) VALUES ($1, $2, 'ghost', 'member', 'owner')`, [roomId, mod.user.id]);
+    expect(await status(stranger, 'GET', `/rooms/${roomId}/events`)).toBe(200); // the damage shows
+    const one = await runCli(stack.env(), ['rebuild-members', roomId]);
+    expect({ code: one.code, output: one.output }).toEqual({ code: 0, output: expect.stringContaining('repaired') });
+    expect(await rowsOf()).toEqual(live);
+    expect(await status(stranger, 'GET', `/rooms/${roomId}/events`)).toBe(403);
+    const all = await runCli(stack.env(), ['rebuild-members', '--all']);
+    // Every room of the (shared) test database; ours is right already, so it is not listed.
+    expect({ code: all.code, output: all.output }).toEqual({ code: 0, output: expect.stringMatching(/rebuilt the membership of \d+ room\(s\); \d+ differed/) });
+    expect(all.output).not.toContain(roomId);
+    expect((await runCli(stack.env(), ['rebuild-members'])).code).toBe(2);
+    expect((await runCli(stack.env(), ['rebuild-members', '00000000-0000-4000-8000-000000000000'])).code).toBe(1);
+
+    // The export (worker, CLI) is the whole log, member events included.
+    const worker = await startWorker('members-worker', stack.env({ COLD_SNAPSHOT_SWEEP_MS: '0' }));
+    const dir = mkdtempSync(join(tmpdir(), 'members-export-'));
+    try {
+      const out = join(dir, 'room.ndjson.gz');
+      const exported = await runCli(stack.env(), ['export', roomId, '--out', out]);
+      expect({ code: exported.code, output: exported.output }).toEqual({ code: 0, output: expect.any(String) });
+      const lines = gunzipSync(readFileSync(out)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as EventEnvelope);
+      expect(lines.map((e) => e.type)).toEqual(await logTypes(roomId));
+      expect(lines.map((e) => e.type)).toEqual(['room.created', 'member.invited', 'member.joined', 'member.role_changed', 'member.banned']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await worker.stop();
+    }
   });
 
   it('5. membership survives kill -9 of the owning gateway and a full restart (snapshot and tail): the banned user is refused, roles are intact', async () => {

@@ -35,6 +35,8 @@ export interface RoomChannel {
   moved(roomId: string, reason: MovedReason): void;
   /** The user was removed or banned: their sockets in the room get `room:kicked` and are closed. */
   kicked(roomId: string, userId: string, reason: KickReason): void;
+  /** The user left a private room: their sockets stop receiving its events (they stay connected). */
+  unsubscribed?(roomId: string, userId: string): void;
 }
 
 export type KickReason = 'removed' | 'banned';
@@ -508,6 +510,8 @@ export class RoomActor implements CommitTarget {
     if (envelope.type === 'member.banned' || envelope.type === 'member.removed') {
       const { userId } = envelope.data as { userId: string };
       this.deps.channel.kicked(this.roomId, userId, envelope.type === 'member.banned' ? 'banned' : 'removed');
+    } else if (envelope.type === 'member.left' && this.state.visibility === 'private') {
+      this.deps.channel.unsubscribed?.(this.roomId, (envelope.data as { userId: string }).userId);
     }
   }
 

@@ -48,6 +48,11 @@ export class SocketRoomChannel implements RoomChannel {
     setTimeout(() => server.in(target).disconnectSockets(true), KICK_FLUSH_MS).unref();
   }
 
+  /** Left a private room: the user's sockets no longer get its events (a new join is refused). */
+  unsubscribed(roomId: string, userId: string): void {
+    this.server?.in(userRoom(roomId, userId)).socketsLeave(joinedRoom(roomId));
+  }
+
   moved(roomId: string, reason: MovedReason): void {
     if (!this.server) return;
     this.server.to(connectedRoom(roomId)).emit('room:moved', { roomId, reason });
