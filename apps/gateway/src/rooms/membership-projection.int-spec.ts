@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../../../../libs/auth/src';
-import { DomainError, membershipRows, type EventEnvelope, type MemberCommand, type MovedReason } from '../../../../libs/domain/src';
+import { createHash } from 'node:crypto';
+import {
+  decodeSnapshotDocument,
+  DomainError,
+  membershipRows,
+  serializeRoomState,
+  type EventEnvelope,
+  type MemberCommand,
+  type MovedReason,
+} from '../../../../libs/domain/src';
 import { Database, EventLogRepository, MembershipRepository, RoomRepository, UserRepository } from '../../../../libs/persistence/src';
 import { GroupCommitWriter } from './group-commit.writer';
 import { RoomActor, type RoomChannel } from './room.actor';
@@ -206,6 +215,40 @@ describe('membership projection', () => {
     }
     // eslint-disable-next-line no-console
     console.log(`membership property run: seed ${seed}, ${memberEvents} member events written, outcomes ${JSON.stringify(summary)}`);
+  });
+
+  it('resumes from a format-1 snapshot (older than membership): the creator owns the room again, and later member events fold on top', async () => {
+    const owner = await newUser('owner');
+    const bob = await newUser('bob');
+    const { room } = await rooms.create(uniqueName('room'), owner, 'public');
+    const first = await gateway().load(room.id);
+    for (let i = 0; i < 3; i++) await first.send(owner, `m${i}`, `message ${i}`);
+    // The document an older gateway wrote: the same state without the membership part.
+    const legacy = serializeRoomState(first.view) as unknown as Record<string, unknown>;
+    for (const key of ['visibility', 'ownerId', 'members', 'invited', 'banned']) delete legacy[key];
+    const seq = first.headSeq;
+    const json = JSON.stringify({ format: 1, roomId: room.id, seq, createdAt: new Date().toISOString(), checksum: createHash('sha256').update(JSON.stringify(legacy)).digest('hex'), state: legacy });
+    const writer = new GroupCommitWriter(log);
+    writers.push(writer);
+    const resumed = await RoomActor.load(room.id, {
+      gatewayId: uniqueName('gw'),
+      rooms,
+      events: log,
+      users,
+      writer,
+      channel: new NullChannel(),
+      onLost: () => undefined,
+      snapshots: {
+        loadNewest: async () => ({ state: decodeSnapshotDocument(json, { roomId: room.id, seq }), seq }),
+        save: async () => ({ outcome: 'saved' as const, seq, bytes: 0 }),
+      },
+    });
+    expect(resumed!.loadReport).toMatchObject({ snapshotSeq: seq, replayedEvents: 0 });
+    expect(membershipRows(resumed!.view)).toEqual(membershipRows(first.view));
+    await resumed!.join(bob, undefined, () => undefined);
+    await expect(resumed!.member(bob, { kind: 'ban', userId: owner.id, reason: '' })).rejects.toMatchObject({ code: 'forbidden' });
+    expect(await resumed!.member(owner, { kind: 'role', userId: bob.id, role: 'moderator' })).toMatchObject({ seq: seq + 2 });
+    expect((await membership.rebuild(room.id))!.rows).toEqual(membershipRows(resumed!.view));
   });
 
   it('rebuild repairs a projection that was damaged by hand', async () => {
