@@ -251,6 +251,30 @@ describe('membership projection', () => {
     expect((await membership.rebuild(room.id))!.rows).toEqual(membershipRows(resumed!.view));
   });
 
+  it('refuses a muted member\'s new sends and edits, but answers a resend of an earlier one with its first result', async () => {
+    const owner = await newUser('owner');
+    const bob = await newUser('bob');
+    const { room } = await rooms.create(uniqueName('room'), owner, 'public');
+    const actor = await gateway().load(room.id);
+    await actor.join(bob, undefined, () => undefined);
+    const first = await actor.send(bob, 'before', 'said before the mute');
+    await actor.member(owner, { kind: 'mute', userId: bob.id, until: new Date(Date.now() + 60_000).toISOString() });
+    await expect(actor.send(bob, 'after', 'said while muted')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(actor.edit(bob, first.seq, 'edited while muted')).rejects.toMatchObject({ code: 'forbidden' });
+    expect(await actor.send(bob, 'before', 'said before the mute')).toEqual(first);
+    // Lifted (a mute ending now): bob posts again.
+    await actor.member(owner, { kind: 'mute', userId: bob.id, until: new Date().toISOString() });
+    expect((await actor.send(bob, 'after', 'said after the mute was lifted')).seq).toBeGreaterThan(first.seq);
+    expect((await log.readAfter(room.id, 0, 100)).map((e) => e.type)).toEqual([
+      'room.created',
+      'member.joined',
+      'message.posted',
+      'member.muted',
+      'member.muted',
+      'message.posted',
+    ]);
+  });
+
   it('rebuild repairs a projection that was damaged by hand', async () => {
     const owner = await newUser('owner');
     const bob = await newUser('bob');

@@ -252,12 +252,14 @@ export class RoomActor implements CommitTarget {
   /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
   async send(author: Principal, clientMsgId: string, text: string): Promise<CommittedRef> {
     const { committed } = await this.serially(async () => {
-      assertMayWrite(this.state, callerOf(author), Date.now());
+      // A resend of a message committed (or in flight) before a mute still gets its first result:
+      // it writes nothing. Only a new message is refused.
       const key = dedupKey(author.id, clientMsgId);
       const done = this.state.sent.get(key);
       if (done) return { committed: Promise.resolve(done) };
       const inFlight = this.pendingByKey.get(key);
       if (inFlight) return { committed: inFlight.promise };
+      assertMayWrite(this.state, callerOf(author), Date.now());
       return { committed: this.append('message.posted', author, { text }, clientMsgId, key).promise };
     });
     return committed;
