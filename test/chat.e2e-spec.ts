@@ -55,9 +55,10 @@ describe('chat path (e2e)', () => {
     const acks = await Promise.all(Array.from({ length: 50 }, (_, i) => a!.send(`c-${i}`, `message ${i}`)));
     expect(acks.every((ack) => ack.ok)).toBe(true);
     const seqs = acks.map((ack) => (ack.ok ? ack.seq : -1)).sort((x, y) => x - y);
-    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    // Seq 2 is bob's member.joined: his first join of the public room made him a member.
+    expect(seqs).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
     await waitFor('bob to receive 50 events', async () => b!.events.length >= 50, 10_000);
-    expect(b!.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    expect(b!.events.map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 3));
     // Each event reached bob with the text that was acknowledged at that seq.
     const bySeq = new Map(b!.events.map((e) => [e.seq, e]));
     acks.forEach((ack, i) => {
@@ -82,7 +83,7 @@ describe('chat path (e2e)', () => {
     const b = await RoomMember.enter(api, bob, roomId);
     members.push(b);
     const bobs = await b.send('same-id', 'bob says');
-    expect(bobs.ok && bobs.seq).toBe(3);
+    expect(bobs.ok && bobs.seq).toBe(4); // after bob's member.joined at 3
   });
 
   it('has every acknowledged event in Postgres, readable by a process that did not write it', async () => {
@@ -263,6 +264,7 @@ describe('chat path (e2e)', () => {
     const log = await logOf(roomId);
     expect(log.map((e) => [e.type, e.actor_id])).toEqual([
       ['room.created', alice.user.id],
+      ['member.joined', bob.user.id],
       ['message.posted', alice.user.id],
       ['message.edited', alice.user.id],
       ['message.deleted', alice.user.id],
@@ -301,12 +303,15 @@ describe('chat path (e2e)', () => {
         }
       }),
     );
-    for (const room of rooms) {
+    for (const [r, room] of rooms.entries()) {
       const log = await logOf(room.id);
       expect(log.map((e) => e.seq)).toEqual(Array.from({ length: log.length }, (_, i) => i + 1));
       const sent = acked.get(room.id) ?? [];
       expect(sent.length).toBeGreaterThan(0);
-      expect(log.length).toBe(1 + sent.length);
+      // Every member but the room's creator joined it for the first time: one member.joined each.
+      const joins = users.filter((_, i) => i % 5 === r && i !== 0).length;
+      expect(log.filter((e) => e.type === 'member.joined')).toHaveLength(joins);
+      expect(log.length).toBe(1 + joins + sent.length);
       const bySeq = new Map(log.map((e) => [e.seq, e]));
       for (const s of sent) {
         expect(bySeq.get(s.seq)).toMatchObject({ client_msg_id: s.clientMsgId, actor_id: s.userId });

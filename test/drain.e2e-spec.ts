@@ -65,13 +65,16 @@ async function startScenario(name: string, pool: Pool): Promise<Scenario> {
 async function expectLogsExact(pool: Pool, rooms: string[], clients: ResilientClient[]): Promise<number> {
   let total = 0;
   for (const roomId of rooms) {
-    const { rows } = await pool.query<{ seq: number; client_msg_id: string | null; actor_id: string | null }>(
-      'SELECT seq, client_msg_id, actor_id FROM room_events WHERE room_id = $1 ORDER BY seq',
+    const { rows } = await pool.query<{ seq: number; type: string; client_msg_id: string | null; actor_id: string | null }>(
+      'SELECT seq, type, client_msg_id, actor_id FROM room_events WHERE room_id = $1 ORDER BY seq',
       [roomId],
     );
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
     const acked = clients.filter((c) => c.roomId === roomId).flatMap((c) => c.acks.map((a) => ({ ...a, userId: c.user.user.id })));
-    expect(rows.length).toBe(1 + acked.length);
+    // Plus one member.joined per client that did not create the room (its first join).
+    const joins = rows.filter((r) => r.type === 'member.joined').length;
+    expect(joins).toBe(new Set(rows.filter((r) => r.type === 'member.joined').map((r) => r.actor_id)).size);
+    expect(rows.length).toBe(1 + joins + acked.length);
     const bySeq = new Map(rows.map((r) => [r.seq, r]));
     for (const ack of acked) expect(bySeq.get(ack.seq)).toMatchObject({ client_msg_id: ack.clientMsgId, actor_id: ack.userId });
     total += acked.length;

@@ -240,4 +240,77 @@ describe('web client and /metrics (e2e)', () => {
       await browser.close();
     }
   });
+  browserIt('members in a real browser: a private room, an invitation by username, the members list with roles, moderator actions', async () => {
+    const { chromium } = await import('playwright-core');
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const pageErrors: string[] = [];
+    const open = async (): Promise<Page> => {
+      const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+      const page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(err.message));
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${stack.apiUrl}/`);
+      return page;
+    };
+    const signUp = async (page: Page, username: string): Promise<void> => {
+      await page.fill('#auth-username', username);
+      await page.fill('#auth-password', 'correct-horse-battery');
+      await page.click('#register');
+      await page.waitForSelector('#lobby-view:not([hidden])');
+    };
+    const memberRow = (page: Page, username: string) => page.locator('#members li.member', { hasText: username });
+    try {
+      const suffix = Date.now().toString(36);
+      const [olga, bob] = [`olga_${suffix}`, `bob_${suffix}`];
+      const owner = await open();
+      await signUp(owner, olga);
+      const guest = await open();
+      await signUp(guest, bob);
+
+      // A private room: bob, not invited, is refused.
+      await owner.fill('#room-name-input', 'private corner');
+      await owner.check('#room-private');
+      await owner.click('#create-room');
+      await owner.waitForSelector('#room-view:not([hidden])');
+      await memberRow(owner, olga).locator('.role', { hasText: 'owner' }).waitFor();
+      const roomId = (await owner.textContent('#room-id'))!;
+      await guest.fill('#room-id-input', roomId);
+      await guest.click('#join-room');
+      await waitFor('bob to be refused', async () => /^forbidden: /.test((await guest.textContent('#error-text')) ?? ''), 10_000);
+      await guest.click('#error-close');
+
+      // Invited by username, he gets in; both see him in the members list.
+      await owner.fill('#invite-username', bob);
+      await owner.click('#invite');
+      await owner.locator('#messages li.system', { hasText: `invited ${bob}` }).waitFor();
+      await guest.fill('#room-id-input', roomId);
+      await guest.click('#join-room');
+      await guest.waitForSelector('#room-view:not([hidden])');
+      await memberRow(guest, bob).locator('.role', { hasText: 'member' }).waitFor();
+      await memberRow(owner, bob).waitFor();
+      // A member sees no moderator actions; the owner does.
+      expect(await guest.locator('#members .member-action').count()).toBe(0);
+      expect(await guest.isHidden('#invite-form')).toBe(true);
+
+      // Moderator actions on a member: promote, mute, then ban (bob is kicked to the lobby).
+      await memberRow(owner, bob).locator('button', { hasText: 'Make moderator' }).click();
+      await memberRow(guest, bob).locator('.role', { hasText: 'moderator' }).waitFor();
+      await memberRow(owner, bob).locator('button', { hasText: 'Mute 10 min' }).click();
+      await memberRow(owner, bob).locator('.muted').waitFor();
+      await memberRow(owner, bob).locator('button', { hasText: 'Ban' }).click();
+      await guest.waitForSelector('#lobby-view:not([hidden])');
+      expect(await guest.textContent('#error-text')).toMatch(/banned/);
+      await waitFor('bob to leave the owner\'s list', async () => (await memberRow(owner, bob).count()) === 0, 10_000);
+      // The owner's lobby lists the room with its role.
+      await owner.click('#leave');
+      await owner.locator('#my-rooms li', { hasText: 'private corner' }).locator('.role', { hasText: 'private · owner' }).waitFor();
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
 });

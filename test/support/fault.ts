@@ -45,8 +45,8 @@ export async function roomRow(pool: Pool, roomId: string): Promise<{ head_seq: n
 }
 
 /**
- * The log is exactly what the clients had acknowledged: seqs 1..N gap-free, one `room.created`
- * and then one event per distinct acknowledged (user, clientMsgId), each at its acknowledged seq
+ * The log is exactly what the clients had acknowledged: seqs 1..N gap-free, one `room.created`,
+ * one `member.joined` per user who joined, and one event per distinct acknowledged (user, clientMsgId), each at its acknowledged seq
  * and nowhere else, and nothing that was not acknowledged. Returns a description of every
  * violation (empty: all good), so a test can show them all at once.
  */
@@ -82,8 +82,14 @@ export function compareLogWithAcks(log: LogRow[], clients: Array<{ userId: strin
       acked.add(key);
     }
   }
-  const expected = 1 + acked.size + extraEvents;
-  if (log.length !== expected) problems.push(`the log holds ${log.length} events, expected 1 + ${acked.size} acknowledged${extraEvents ? ` + ${extraEvents} others` : ''} = ${expected}`);
+  // A user's first join of a public room logs their member.joined (issue 10), once per user.
+  const joins = log.filter((row) => row.type === 'member.joined');
+  const joiners = new Set(joins.map((row) => row.actor_id));
+  if (joiners.size !== joins.length) problems.push(`a user joined twice: ${joins.map((r) => `${r.actor_id}@${r.seq}`).join(', ')}`);
+  const expected = 1 + acked.size + joins.length + extraEvents;
+  if (log.length !== expected) {
+    problems.push(`the log holds ${log.length} events, expected 1 + ${acked.size} acknowledged + ${joins.length} joins${extraEvents ? ` + ${extraEvents} others` : ''} = ${expected}`);
+  }
   for (const [key, rows] of byKey) if (!acked.has(key)) problems.push(`${key} is in the log (seq ${rows.map((r) => r.seq).join(',')}) but was never acknowledged`);
   return problems;
 }

@@ -2,7 +2,7 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, MembershipRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { bullProducer } from '../../../libs/jobs/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { HealthController } from '../../../libs/runtime/src';
@@ -43,6 +43,7 @@ export class ApiModule {
         { provide: UserRepository, useFactory: (db: Database) => new UserRepository(db), inject: [Database] },
         { provide: RoomRepository, useFactory: (db: Database) => new RoomRepository(db), inject: [Database] },
         { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
+        { provide: MembershipRepository, useFactory: (db: Database) => new MembershipRepository(db), inject: [Database] },
         { provide: SnapshotRepository, useFactory: (db: Database) => new SnapshotRepository(db), inject: [Database] },
         { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: GatewayRegistry, useFactory: (redis: RedisClient) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },

@@ -35,6 +35,7 @@
     pending: new Map(), // clientMsgId -> {text, attempts, failed}: not acknowledged yet
     presence: [],
     editing: null, // {seq, text} while a message is being edited
+    members: [], // [{id, username, role, mutedUntil}] from GET /rooms/:id/members
   };
 
   function readJson(text) {
@@ -125,6 +126,7 @@
     sessionStorage.setItem(USER_KEY, JSON.stringify(res.user));
     clearError();
     showView('lobby');
+    void loadMyRooms();
   }
 
   function logout() {
@@ -195,6 +197,7 @@
     state.pending = new Map();
     state.presence = [];
     state.editing = null;
+    state.members = [];
     history.replaceState(null, '', `#room=${encodeURIComponent(roomId)}`);
     $('room-name').textContent = 'Joining…';
     $('room-id').textContent = roomId;
@@ -315,7 +318,16 @@
         if (state.socket === socket) {
           applyEvent(event);
           render();
+          if (event && typeof event.type === 'string' && event.type.startsWith('member.')) void loadMembers(session);
         }
+      });
+      socket.on('room:kicked', (kicked) => {
+        if (state.socket !== socket) return;
+        const reason = kicked && kicked.reason === 'banned' ? 'banned from' : 'removed from';
+        leaveRoom();
+        showView('lobby');
+        showError({ code: 'forbidden', message: `You were ${reason} this room.` });
+        void loadMyRooms();
       });
       socket.on('room:presence', (payload) => {
         if (state.socket !== socket) return;
@@ -334,6 +346,90 @@
     render();
     // A rejoin that is more than 500 events behind pages the rest over HTTP.
     if (rejoin && ack.hasMore) void catchUp(session);
+    void loadMembers(session);
+  }
+
+  // ---- members and moderation -----------------------------------------------------------------
+
+  /** The members list with roles (GET /rooms/:id/members), refreshed on every member.* event. */
+  async function loadMembers(session) {
+    try {
+      const res = await api('GET', `/rooms/${encodeURIComponent(state.room.id)}/members`);
+      if (session !== state.session) return;
+      state.members = res.members;
+      renderMembers();
+    } catch (err) {
+      if (!handleAuthFailure(err)) showError(err);
+    }
+  }
+
+  /** My role here: admins act as owner anywhere. */
+  function myRole() {
+    if (state.user && state.user.role === 'admin') return 'owner';
+    const me = state.members.find((m) => state.user && m.id === state.user.id);
+    return me ? me.role : null;
+  }
+
+  function actionButton(label, onClick) {
+    const b = el('button', 'link member-action', label);
+    b.type = 'button';
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  function renderMembers() {
+    const role = myRole();
+    const moderates = role === 'owner' || role === 'moderator';
+    $('invite-form').hidden = !moderates;
+    const nodes = state.members.map((m) => {
+      const li = el('li', 'member');
+      li.dataset.userId = m.id;
+      const muted = m.mutedUntil && new Date(m.mutedUntil).getTime() > Date.now();
+      li.append(el('span', 'member-name', m.username), el('span', `role role-${m.role}`, m.role));
+      if (muted) li.append(el('span', 'muted', 'muted'));
+      const self = state.user && m.id === state.user.id;
+      // The rules are the server's (it answers forbidden); the buttons only hide the hopeless.
+      const mayAct = moderates && !self && m.role !== 'owner' && !(role === 'moderator' && m.role === 'moderator');
+      if (mayAct) {
+        const actions = el('div', 'actions');
+        if (role === 'owner') {
+          const next = m.role === 'moderator' ? 'member' : 'moderator';
+          actions.append(actionButton(next === 'moderator' ? 'Make moderator' : 'Make member', () => void command('member:role', { userId: m.id, role: next })));
+        }
+        actions.append(
+          muted
+            ? actionButton('Unmute', () => void command('member:mute', { userId: m.id, seconds: 0 }))
+            : actionButton('Mute 10 min', () => void command('member:mute', { userId: m.id, seconds: 600 })),
+          actionButton('Remove', () => void command('member:remove', { userId: m.id })),
+          actionButton('Ban', () => void command('member:ban', { userId: m.id })),
+        );
+        li.append(actions);
+      }
+      return li;
+    });
+    $('members').replaceChildren(...nodes);
+  }
+
+  /** The lobby's list of my rooms (GET /rooms), most recent activity first. */
+  async function loadMyRooms() {
+    if (!state.token) return;
+    try {
+      const res = await api('GET', '/rooms?limit=50');
+      const nodes = res.rooms.map((r) => {
+        const li = el('li', 'my-room');
+        const open = el('button', 'link', r.name);
+        open.type = 'button';
+        open.addEventListener('click', () => {
+          clearError();
+          enterRoom(r.id).catch(showError);
+        });
+        li.append(open, el('span', 'role', `${r.visibility} · ${r.role}`));
+        return li;
+      });
+      $('my-rooms').replaceChildren(...nodes);
+    } catch (err) {
+      if (!handleAuthFailure(err)) showError(err);
+    }
   }
 
   async function catchUp(session) {
@@ -482,6 +578,8 @@
       const data = e.data || {};
       if (e.type === 'room.created') {
         items.push({ kind: 'system', seq, ts: e.ts, text: `Room “${data.name}” created${e.actor ? ` by ${e.actor.username}` : ''}` });
+      } else if (e.type.startsWith('member.')) {
+        items.push({ kind: 'system', seq, ts: e.ts, text: memberLine(e, data) });
       } else if (e.type === 'message.posted') {
         const m = { kind: 'message', seq, ts: e.ts, actor: e.actor, text: String(data.text), edited: false, deleted: false };
         messages.set(seq, m);
@@ -501,6 +599,26 @@
       }
     }
     return items;
+  }
+
+  /** One line of history for a member.* event (usernames from the event, else the members list). */
+  function memberLine(e, data) {
+    const by = e.actor ? e.actor.username : 'someone';
+    const known = state.members.find((m) => m.id === data.userId);
+    const who = data.username || (known && known.username) || (e.actor && e.actor.id === data.userId ? by : 'a user');
+    const reason = data.reason ? ` (${data.reason})` : '';
+    switch (e.type) {
+      case 'member.joined': return `${who} joined`;
+      case 'member.left': return `${who} left`;
+      case 'member.invited': return `${by} invited ${who}`;
+      case 'member.role_changed': return `${by} made ${who} ${data.role}`;
+      case 'member.removed': return `${by} removed ${who}${reason}`;
+      case 'member.banned': return `${by} banned ${who}${reason}`;
+      case 'member.unbanned': return `${by} unbanned ${who}`;
+      case 'member.muted':
+        return new Date(data.until).getTime() > Date.now() ? `${by} muted ${who} until ${formatTime(data.until)}` : `${by} unmuted ${who}`;
+      default: return e.type;
+    }
   }
 
   function formatTime(ts) {
@@ -638,7 +756,8 @@
     $('create-room-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       const name = $('room-name-input').value.trim();
-      api('POST', '/rooms', { name })
+      const visibility = $('room-private').checked ? 'private' : 'public';
+      api('POST', '/rooms', { name, visibility })
         .then((res) => {
           clearError();
           $('room-name-input').value = '';
@@ -658,6 +777,23 @@
     $('leave').addEventListener('click', () => {
       leaveRoom();
       showView('lobby');
+      void loadMyRooms();
+    });
+
+    $('leave-membership').addEventListener('click', async () => {
+      if (await command('room:leave', {})) {
+        leaveRoom();
+        showView('lobby');
+        void loadMyRooms();
+      }
+    });
+
+    $('invite-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const input = $('invite-username');
+      const username = input.value.trim();
+      if (!username) return;
+      if (await command('member:invite', { username })) input.value = '';
     });
 
     $('load-older').addEventListener('click', () => void loadOlder());
@@ -679,6 +815,7 @@
       return;
     }
     showView('lobby');
+    void loadMyRooms();
     const match = /^#room=(.+)$/.exec(location.hash);
     if (match) enterRoom(decodeURIComponent(match[1])).catch(showError);
   }

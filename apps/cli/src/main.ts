@@ -11,6 +11,7 @@ import { createAdminCommand } from './commands/create-admin.command';
 import { drainCommand } from './commands/drain.command';
 import { exportCommand } from './commands/export.command';
 import { gatewaysCommand } from './commands/gateways.command';
+import { rebuildMembersCommand } from './commands/rebuild-members.command';
 
 const USAGE = `usage: npm run cli -- <command>
   create-admin <username> <password>     create an admin user (or promote an existing one)
@@ -18,7 +19,9 @@ const USAGE = `usage: npm run cli -- <command>
   drain <gatewayId> [--timeout SECONDS]  drain a gateway and wait until it is gone (default 300 s)
   export <roomId> [--out FILE] [--timeout SECONDS]
                                          export a room's log (gzip NDJSON) and download it
-                                         (default FILE ./room-<roomId>.ndjson.gz)`;
+                                         (default FILE ./room-<roomId>.ndjson.gz)
+  rebuild-members <roomId> | --all       rebuild the membership projection from the log
+                                         (one room, or every room)`;
 
 type Command = (args: string[], open: () => CliContext) => Promise<void>;
 
@@ -27,6 +30,7 @@ const commands: Record<string, Command> = {
   gateways: gatewaysCommand,
   drain: drainCommand,
   export: exportCommand,
+  'rebuild-members': rebuildMembersCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

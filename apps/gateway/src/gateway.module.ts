@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { S3Client } from '@aws-sdk/client-s3';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, RoomRepository, SnapshotRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, createSnapshotEncoder, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
@@ -87,6 +87,7 @@ export class GatewayModule {
               gatewayId: config.gatewayId!,
               rooms: new RoomRepository(db),
               events: new EventLogRepository(db),
+              users: new UserRepository(db),
               snapshots,
               writer,
               channel,

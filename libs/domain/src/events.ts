@@ -1,11 +1,37 @@
-/** The four event types a room's log holds. */
-export type EventType = 'room.created' | 'message.posted' | 'message.edited' | 'message.deleted';
+/** The event types a room's log holds. Types are only ever added (CONTRACT.md "Event envelope"). */
+export type EventType =
+  | 'room.created'
+  | 'message.posted'
+  | 'message.edited'
+  | 'message.deleted'
+  | 'member.joined'
+  | 'member.left'
+  | 'member.invited'
+  | 'member.role_changed'
+  | 'member.removed'
+  | 'member.banned'
+  | 'member.unbanned'
+  | 'member.muted';
+
+export type RoomVisibility = 'public' | 'private';
+/** A member's role in one room (not the global `user`/`admin` role of an account). */
+export type MemberRole = 'owner' | 'moderator' | 'member';
 
 export interface EventDataByType {
-  'room.created': { name: string };
+  /** `visibility` is absent in rooms created before it existed: those are `public`. */
+  'room.created': { name: string; visibility?: RoomVisibility };
   'message.posted': { text: string };
   'message.edited': { seq: number; text: string };
   'message.deleted': { seq: number };
+  'member.joined': { userId: string; username: string; role: MemberRole };
+  'member.left': { userId: string };
+  'member.invited': { userId: string; username: string };
+  'member.role_changed': { userId: string; role: MemberRole };
+  'member.removed': { userId: string; reason: string };
+  'member.banned': { userId: string; reason: string };
+  'member.unbanned': { userId: string };
+  /** `until`: ISO-8601 UTC; a time in the past means unmuted. */
+  'member.muted': { userId: string; until: string };
 }
 
 export interface Actor {
@@ -32,8 +58,20 @@ export const EVENT_TYPES: readonly EventType[] = [
   'message.posted',
   'message.edited',
   'message.deleted',
+  'member.joined',
+  'member.left',
+  'member.invited',
+  'member.role_changed',
+  'member.removed',
+  'member.banned',
+  'member.unbanned',
+  'member.muted',
 ];
 
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+export function isMemberEvent(type: EventType): boolean {
+  return type.startsWith('member.');
 }

@@ -4,3 +4,4 @@ export * from './room-state';
 export * from './socket-events';
 export * from './validation';
 export * from './room-snapshot';
+export * from './membership';

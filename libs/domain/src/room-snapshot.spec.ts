@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EventEnvelope } from './events';
 import {
+  adoptLegacyOwner,
   CorruptSnapshotError,
   decodeSnapshotDocument,
   deserializeRoomState,
@@ -148,7 +149,7 @@ describe(decodeSnapshotDocument.name, () => {
       ['garbage bytes', '\u001f\u008b\u0008\u0000garbage', 'json'],
       ['JSON that is not an object', '[1,2,3]', 'json'],
       ['JSON null', 'null', 'json'],
-      ['an unknown format version', JSON.stringify({ ...doc(), format: 2 }), 'format'],
+      ['an unknown format version', JSON.stringify({ ...doc(), format: 99 }), 'format'],
       ['a missing format version', JSON.stringify({ ...doc(), format: undefined }), 'format'],
       ['another room', JSON.stringify({ ...doc(), roomId: 'room-2' }), 'mismatch'],
       ['another seq', JSON.stringify({ ...doc(), seq: 49 }), 'mismatch'],
@@ -184,5 +185,52 @@ describe(decodeSnapshotDocument.name, () => {
       expect(() => decodeSnapshotDocument(json, { roomId: ROOM, seq: 51 })).toThrow(CorruptSnapshotError);
       expect(() => decodeSnapshotDocument(json, { roomId: 'room-2', seq: 50 })).toThrow(CorruptSnapshotError);
     });
+  });
+});
+
+describe('snapshot format 2 (membership)', () => {
+  function memberRoom(): RoomState {
+    const state = fold(history(20));
+    const at = (seq: number) => ({ roomId: ROOM, seq, ts: ts(seq), actor: ALICE });
+    applyEvent(state, { ...at(21), type: 'member.joined', data: { userId: BOB.id, username: BOB.username, role: 'member' } });
+    applyEvent(state, { ...at(22), type: 'member.role_changed', data: { userId: BOB.id, role: 'moderator' } });
+    applyEvent(state, { ...at(23), type: 'member.invited', data: { userId: 'u-carol', username: 'carol' } });
+    applyEvent(state, { ...at(24), type: 'member.banned', data: { userId: 'u-dave', reason: 'spam' } });
+    applyEvent(state, { ...at(25), type: 'member.muted', data: { userId: BOB.id, until: ts(100) } });
+    return state;
+  }
+
+  it('round-trips members, roles, mutes, invitations and bans', () => {
+    const state = memberRoom();
+    const { json } = encodeSnapshotDocument(state);
+    expect(JSON.parse(json).format).toBe(2);
+    const loaded = decodeSnapshotDocument(json, { roomId: ROOM, seq: 25 });
+    expectSameState(loaded, state);
+    expect([...loaded.members]).toEqual([...state.members]);
+    expect(loaded.members.get(BOB.id)).toEqual({ username: 'bob', role: 'moderator', mutedUntil: ts(100) });
+    expect(loaded.banned.get('u-dave')).toBeNull();
+  });
+
+  it('still loads a format-1 document, as a public room whose owner the loader adopts', () => {
+    const state = fold(history(30));
+    const legacy = serializeRoomState(state) as unknown as Record<string, unknown>;
+    for (const key of ['visibility', 'ownerId', 'members', 'invited', 'banned']) delete legacy[key];
+    const document = { format: 1, roomId: ROOM, seq: 30, createdAt: ts(31), checksum: sha256(JSON.stringify(legacy)), state: legacy };
+    const loaded = decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 30 });
+    expect(loaded.visibility).toBe('public');
+    expect(loaded.ownerId).toBeNull();
+    expect(loaded.members.size).toBe(0);
+    adoptLegacyOwner(loaded, ALICE);
+    // The same state as folding the log from seq 1.
+    expectSameState(loaded, state);
+    expect(loaded.members.get(ALICE.id)?.role).toBe('owner');
+  });
+
+  it('rejects a format-2 document with a malformed member entry', () => {
+    const state = memberRoom();
+    const serialized = serializeRoomState(state);
+    (serialized.members as unknown[]).push(['u-x', 'x', 'king', null]);
+    const document = { format: 2, roomId: ROOM, seq: 25, createdAt: ts(26), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    expect(() => decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 25 })).toThrow(CorruptSnapshotError);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { emptyRoomState, type RoomState } from './room-state';
+import type { MemberRole, RoomVisibility } from './events';
+import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
 
 /**
  * Snapshot documents (DESIGN.md invariant 5): a snapshot is only an optimisation, so everything
@@ -9,8 +10,14 @@ import { emptyRoomState, type RoomState } from './room-state';
  * Pure: no I/O. Hashing (node:crypto) is the only platform dependency.
  */
 
-/** Version of the document layout. Bump it when `SerializedRoomState` changes shape. */
-export const SNAPSHOT_FORMAT = 1;
+/**
+ * Version of the document layout. Bump it when `SerializedRoomState` changes shape, and keep
+ * reading every older one (CONTRACT.md). 1: name and the two windows. 2: adds the membership
+ * (visibility, owner, members, invited, banned).
+ */
+export const SNAPSHOT_FORMAT = 2;
+/** Every format `decodeSnapshotDocument` reads. */
+export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2];
 
 /** RoomState as plain JSON. Map entries keep their insertion order (it decides window eviction). */
 export interface SerializedRoomState {
@@ -21,6 +28,15 @@ export interface SerializedRoomState {
   messages: Array<[number, string | null, boolean]>;
   /** [dedupKey, seq, ts], oldest first. */
   sent: Array<[string, number, string]>;
+  /** Format 2 on; absent in format 1 (every room was public then). */
+  visibility?: RoomVisibility;
+  ownerId?: string | null;
+  /** [userId, username, role, mutedUntil]. */
+  members?: Array<[string, string, MemberRole, string | null]>;
+  /** [userId, username]. */
+  invited?: Array<[string, string]>;
+  /** [userId, username or null]. */
+  banned?: Array<[string, string | null]>;
 }
 
 /** The stored document. `checksum` is the sha256 hex of `JSON.stringify(state)`. */
@@ -52,17 +68,53 @@ export function serializeRoomState(state: RoomState): SerializedRoomState {
   state.messages.forEach((seq, authorId, deleted) => messages.push([seq, authorId, deleted]));
   const sent: SerializedRoomState['sent'] = [];
   state.sent.forEach((key, seq, tsMs, tsText) => sent.push([key, seq, tsText ?? new Date(tsMs).toISOString()]));
-  return { roomId: state.roomId, name: state.name, headSeq: state.headSeq, messages, sent };
+  return { roomId: state.roomId, name: state.name, headSeq: state.headSeq, messages, sent, ...serializeMembership(state) };
 }
 
-/** Rebuilds the windows in the serialized order. Trusts its input's shape. */
+/** The format-2 part of the state, in its key order (the worker encoder writes the same). */
+export function serializeMembership(state: RoomState): Required<Pick<SerializedRoomState, 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned'>> {
+  const members: NonNullable<SerializedRoomState['members']> = [];
+  for (const [id, m] of state.members) members.push([id, m.username, m.role, m.mutedUntil]);
+  return {
+    visibility: state.visibility,
+    ownerId: state.ownerId,
+    members,
+    invited: [...state.invited],
+    banned: [...state.banned],
+  };
+}
+
+/** Rebuilds the windows and maps in the serialized order. Trusts its input's shape. */
 export function deserializeRoomState(s: SerializedRoomState): RoomState {
-  const state = emptyRoomState(s.roomId);
-  state.name = s.name;
-  state.headSeq = s.headSeq;
-  for (const [seq, authorId, deleted] of s.messages) state.messages.add(seq, authorId, deleted);
-  for (const [key, seq, ts] of s.sent) state.sent.set(key, seq, ts);
-  return state;
+  const windows = emptyRoomState(s.roomId);
+  for (const [seq, authorId, deleted] of s.messages) windows.messages.add(seq, authorId, deleted);
+  for (const [key, seq, ts] of s.sent) windows.sent.set(key, seq, ts);
+  const members = new Map<string, MemberInfo>();
+  for (const [id, username, role, mutedUntil] of s.members ?? []) members.set(id, { username, role, mutedUntil });
+  return {
+    roomId: s.roomId,
+    name: s.name,
+    headSeq: s.headSeq,
+    // Format 1 predates membership: every room was public, and its owner is not in the
+    // document. The loader adopts it from the room's record (`adoptLegacyOwner`).
+    visibility: s.visibility ?? 'public',
+    ownerId: s.ownerId ?? null,
+    members,
+    invited: new Map(s.invited ?? []),
+    banned: new Map(s.banned ?? []),
+    messages: windows.messages,
+    sent: windows.sent,
+  };
+}
+
+/**
+ * After loading a format-1 snapshot (no membership in it): the room's creator, from its record,
+ * is its owner, as folding its `room.created` would have made them. A no-op for any other state.
+ */
+export function adoptLegacyOwner(state: RoomState, creator: { id: string; username: string }): void {
+  if (state.ownerId !== null || state.headSeq === 0) return;
+  state.ownerId = creator.id;
+  if (!state.members.has(creator.id)) state.members.set(creator.id, { username: creator.username, role: 'owner', mutedUntil: null });
 }
 
 function sha256Hex(text: string): string {
@@ -102,8 +154,8 @@ export function decodeSnapshotDocument(json: string, expected: { roomId: string;
     throw new CorruptSnapshotError('json', `${where}: not JSON (${(err as Error).message})`);
   }
   if (!isObject(doc)) throw new CorruptSnapshotError('json', `${where}: not a JSON object`);
-  if (doc.format !== SNAPSHOT_FORMAT) {
-    throw new CorruptSnapshotError('format', `${where}: format ${JSON.stringify(doc.format)}, expected ${SNAPSHOT_FORMAT}`);
+  if (typeof doc.format !== 'number' || !READABLE_SNAPSHOT_FORMATS.includes(doc.format)) {
+    throw new CorruptSnapshotError('format', `${where}: format ${JSON.stringify(doc.format)}, expected one of ${READABLE_SNAPSHOT_FORMATS.join(', ')}`);
   }
   if (doc.roomId !== expected.roomId || doc.seq !== expected.seq) {
     throw new CorruptSnapshotError(
@@ -115,7 +167,7 @@ export function decodeSnapshotDocument(json: string, expected: { roomId: string;
   if (typeof doc.checksum !== 'string' || doc.state === undefined || sha256Hex(JSON.stringify(doc.state)) !== doc.checksum) {
     throw new CorruptSnapshotError('checksum', `${where}: checksum mismatch`);
   }
-  const problem = stateProblem(doc.state, expected);
+  const problem = stateProblem(doc.state, expected) ?? (doc.format >= 2 ? membershipProblem(doc.state as Record<string, unknown>) : null);
   if (problem) throw new CorruptSnapshotError('state', `${where}: ${problem}`);
   return deserializeRoomState(doc.state as SerializedRoomState);
 }
@@ -143,6 +195,30 @@ function stateProblem(state: unknown, expected: { roomId: string; seq: number })
     if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || !isSeq(e[1]) || e[1] > expected.seq || typeof e[2] !== 'string') {
       return `bad sent entry ${JSON.stringify(e)}`;
     }
+  }
+  return null;
+}
+
+const ROLES = ['owner', 'moderator', 'member'];
+const isNullableString = (v: unknown) => v === null || typeof v === 'string';
+
+/** Shape check of the format-2 membership part. */
+function membershipProblem(state: Record<string, unknown>): string | null {
+  if (state.visibility !== 'public' && state.visibility !== 'private') return `bad visibility ${JSON.stringify(state.visibility)}`;
+  if (!isNullableString(state.ownerId)) return 'state ownerId is not a string or null';
+  if (!Array.isArray(state.members)) return 'state members is not an array';
+  for (const m of state.members) {
+    if (!Array.isArray(m) || m.length !== 4 || typeof m[0] !== 'string' || typeof m[1] !== 'string' || !ROLES.includes(m[2]) || !isNullableString(m[3])) {
+      return `bad member entry ${JSON.stringify(m)}`;
+    }
+  }
+  if (!Array.isArray(state.invited)) return 'state invited is not an array';
+  for (const i of state.invited) {
+    if (!Array.isArray(i) || i.length !== 2 || typeof i[0] !== 'string' || typeof i[1] !== 'string') return `bad invited entry ${JSON.stringify(i)}`;
+  }
+  if (!Array.isArray(state.banned)) return 'state banned is not an array';
+  for (const b of state.banned) {
+    if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== 'string' || !isNullableString(b[1])) return `bad banned entry ${JSON.stringify(b)}`;
   }
   return null;
 }

@@ -67,6 +67,11 @@ function cloneState(state: RoomState): RoomState {
     roomId: state.roomId,
     name: state.name,
     headSeq: state.headSeq,
+    visibility: state.visibility,
+    ownerId: state.ownerId,
+    members: new Map([...state.members].map(([k, v]) => [k, { ...v }])),
+    invited: new Map(state.invited),
+    banned: new Map(state.banned),
     messages: copyWindow(state.messages, new MessageWindow(state.messages.limit)),
     sent: copyDedup(state.sent, new DedupWindow(state.sent.limit)),
   };

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from './events';
+import type { EventDataByType, EventEnvelope, MemberRole, RoomVisibility } from './events';
 import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo } from './room-windows';
 
 export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo };
@@ -9,10 +9,31 @@ export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageIn
  * size and resume time do not grow with a room's total history. Anything older is answered
  * from the log itself (see RoomActor). The windows' layout is in room-windows.ts.
  */
+
+/** A member of the room as the log's fold knows them. */
+export interface MemberInfo {
+  username: string;
+  role: MemberRole;
+  /** ISO-8601 UTC of the last `member.muted` (may be in the past: not muted then), or null. */
+  mutedUntil: string | null;
+}
+
 export interface RoomState {
   roomId: string;
   name: string;
   headSeq: number;
+  visibility: RoomVisibility;
+  /** The creator (actor of `room.created`); null only before seq 1 is folded. */
+  ownerId: string | null;
+  /**
+   * Membership, folded from `room.created` and the `member.*` events. Not windowed: it is the
+   * room's access list and grows with its members, not with its history (or time).
+   */
+  members: Map<string, MemberInfo>;
+  /** userId → username of invitations not yet accepted. */
+  invited: Map<string, string>;
+  /** userId → username (null when the log never named them) of banned users. */
+  banned: Map<string, string | null>;
   /** seq → author/deleted for the most recent `MESSAGE_WINDOW` messages. */
   messages: MessageWindow;
   /** dedupKey(actorId, clientMsgId) → first result, for the most recent `DEDUP_WINDOW` sends. */
@@ -23,7 +44,18 @@ export const MESSAGE_WINDOW = 5_000;
 export const DEDUP_WINDOW = 10_000;
 
 export function emptyRoomState(roomId: string): RoomState {
-  return { roomId, name: '', headSeq: 0, messages: new MessageWindow(MESSAGE_WINDOW), sent: new DedupWindow(DEDUP_WINDOW) };
+  return {
+    roomId,
+    name: '',
+    headSeq: 0,
+    visibility: 'public',
+    ownerId: null,
+    members: new Map(),
+    invited: new Map(),
+    banned: new Map(),
+    messages: new MessageWindow(MESSAGE_WINDOW),
+    sent: new DedupWindow(DEDUP_WINDOW),
+  };
 }
 
 /**
@@ -39,9 +71,16 @@ export function applyEvent(state: RoomState, event: EventEnvelope): RoomState {
   }
   state.headSeq = event.seq;
   switch (event.type) {
-    case 'room.created':
-      state.name = (event.data as { name: string }).name;
+    case 'room.created': {
+      const data = event.data as EventDataByType['room.created'];
+      state.name = data.name;
+      state.visibility = data.visibility ?? 'public';
+      if (event.actor) {
+        state.ownerId = event.actor.id;
+        state.members.set(event.actor.id, { username: event.actor.username, role: 'owner', mutedUntil: null });
+      }
       break;
+    }
     case 'message.posted':
       state.messages.add(event.seq, event.actor?.id ?? null);
       break;
@@ -50,11 +89,67 @@ export function applyEvent(state: RoomState, event: EventEnvelope): RoomState {
     case 'message.deleted':
       state.messages.markDeleted((event.data as { seq: number }).seq);
       break;
+    default:
+      if (event.type.startsWith('member.')) applyMemberEvent(state, event);
   }
   if (event.clientMsgId && event.actor) {
     state.sent.set(dedupKey(event.actor.id, event.clientMsgId), event.seq, event.ts);
   }
   return state;
+}
+
+/** The membership half of the fold (the events of CONTRACT.md's `member.*` rows). */
+function applyMemberEvent(state: RoomState, event: EventEnvelope): void {
+  switch (event.type) {
+    case 'member.joined': {
+      const d = event.data as EventDataByType['member.joined'];
+      state.invited.delete(d.userId);
+      state.members.set(d.userId, { username: d.username, role: d.role, mutedUntil: null });
+      break;
+    }
+    case 'member.left': {
+      const d = event.data as EventDataByType['member.left'];
+      state.members.delete(d.userId);
+      state.invited.delete(d.userId);
+      break;
+    }
+    case 'member.invited': {
+      const d = event.data as EventDataByType['member.invited'];
+      state.invited.set(d.userId, d.username);
+      break;
+    }
+    case 'member.role_changed': {
+      const d = event.data as EventDataByType['member.role_changed'];
+      const member = state.members.get(d.userId);
+      if (member) member.role = d.role;
+      break;
+    }
+    case 'member.removed': {
+      const d = event.data as EventDataByType['member.removed'];
+      state.members.delete(d.userId);
+      state.invited.delete(d.userId);
+      break;
+    }
+    case 'member.banned': {
+      const d = event.data as EventDataByType['member.banned'];
+      const username = state.members.get(d.userId)?.username ?? state.invited.get(d.userId) ?? state.banned.get(d.userId) ?? null;
+      state.members.delete(d.userId);
+      state.invited.delete(d.userId);
+      state.banned.set(d.userId, username);
+      break;
+    }
+    case 'member.unbanned': {
+      const d = event.data as EventDataByType['member.unbanned'];
+      state.banned.delete(d.userId);
+      break;
+    }
+    case 'member.muted': {
+      const d = event.data as EventDataByType['member.muted'];
+      const member = state.members.get(d.userId);
+      if (member) member.mutedUntil = d.until;
+      break;
+    }
+  }
 }
 
 export type ModifyVerdict = 'ok' | 'forbidden' | 'not_found' | 'unknown';
@@ -68,7 +163,7 @@ export function canModify(
   seq: number,
   userId: string,
   action: 'edit' | 'delete',
-  isAdmin: boolean,
+  moderates: boolean,
 ): ModifyVerdict {
   if (seq > state.headSeq) return 'not_found';
   const info = state.messages.get(seq);
@@ -76,13 +171,16 @@ export function canModify(
     const oldest = state.messages.oldestSeq();
     return oldest !== undefined && seq > oldest ? 'not_found' : 'unknown';
   }
-  return judge(info, userId, action, isAdmin);
+  return judge(info, userId, action, moderates);
 }
 
-/** The same rule as `canModify`, for a message looked up in the log. */
-export function judge(info: MessageInfo, userId: string, action: 'edit' | 'delete', isAdmin: boolean): ModifyVerdict {
+/**
+ * The same rule as `canModify`, for a message looked up in the log. `moderates`: the user is a
+ * global admin or the room's owner or a moderator, who may delete (never edit) any message.
+ */
+export function judge(info: MessageInfo, userId: string, action: 'edit' | 'delete', moderates: boolean): ModifyVerdict {
   if (info.deleted) return 'not_found';
   if (info.authorId === userId) return 'ok';
-  if (action === 'delete' && isAdmin) return 'ok';
+  if (action === 'delete' && moderates) return 'ok';
   return 'forbidden';
 }

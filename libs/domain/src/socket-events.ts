@@ -35,6 +35,29 @@ export interface DeletePayload {
   seq: number;
 }
 
+/** Ack of a membership command; `seq: null` when it changed nothing and wrote nothing. */
+export type MemberAck = CommitAck | { ok: true; seq: null };
+export interface InvitePayload {
+  username: string;
+}
+export interface RolePayload {
+  userId: string;
+  role: 'moderator' | 'member';
+}
+export interface KickPayload {
+  userId: string;
+  reason?: string;
+}
+export interface UnbanPayload {
+  userId: string;
+}
+export interface MutePayload {
+  userId: string;
+  /** 0–604800; 0 lifts the mute. */
+  seconds: number;
+}
+export type KickedReason = 'removed' | 'banned';
+
 export interface PresenceUser {
   id: string;
   username: string;
@@ -47,12 +70,20 @@ export interface ClientToServerEvents {
   'message:send': (payload: SendPayload, ack: (res: CommitAck | AckError) => void) => void;
   'message:edit': (payload: EditPayload, ack: (res: CommitAck | AckError) => void) => void;
   'message:delete': (payload: DeletePayload, ack: (res: CommitAck | AckError) => void) => void;
+  'room:leave': (payload: Record<string, never>, ack: (res: MemberAck | AckError) => void) => void;
+  'member:invite': (payload: InvitePayload, ack: (res: MemberAck | AckError) => void) => void;
+  'member:role': (payload: RolePayload, ack: (res: MemberAck | AckError) => void) => void;
+  'member:remove': (payload: KickPayload, ack: (res: MemberAck | AckError) => void) => void;
+  'member:ban': (payload: KickPayload, ack: (res: MemberAck | AckError) => void) => void;
+  'member:unban': (payload: UnbanPayload, ack: (res: MemberAck | AckError) => void) => void;
+  'member:mute': (payload: MutePayload, ack: (res: MemberAck | AckError) => void) => void;
 }
 
 export interface ServerToClientEvents {
   'room:event': (event: EventEnvelope) => void;
   'room:presence': (payload: { users: PresenceUser[] }) => void;
   'room:moved': (payload: { roomId: string; reason: MovedReason }) => void;
+  'room:kicked': (payload: { roomId: string; reason: KickedReason }) => void;
 }
 
 /** Page sizes of CONTRACT.md: join without afterSeq returns the latest 50, with it at most 500. */
@@ -60,3 +91,7 @@ export const JOIN_LATEST_LIMIT = 50;
 export const JOIN_AFTER_LIMIT = 500;
 export const MAX_TEXT_LENGTH = 4000;
 export const MAX_CLIENT_MSG_ID_LENGTH = 64;
+/** `member:remove` / `member:ban` reason, characters. */
+export const MAX_REASON_LENGTH = 200;
+/** `member:mute` at most a week, seconds. */
+export const MAX_MUTE_SECONDS = 604_800;

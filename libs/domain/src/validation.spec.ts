@@ -215,3 +215,36 @@ describe(parseOrThrow.name, () => {
     });
   });
 });
+
+describe('membership payloads', () => {
+  const USER = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+
+  it('accepts the contract shapes', () => {
+    expect(parseOrThrow(schemas.leave, {})).toEqual({});
+    expect(parseOrThrow(schemas.invite, { username: 'bob_1' })).toEqual({ username: 'bob_1' });
+    expect(parseOrThrow(schemas.role, { userId: USER, role: 'moderator' })).toEqual({ userId: USER, role: 'moderator' });
+    expect(parseOrThrow(schemas.ban, { userId: USER, reason: 'r'.repeat(200) }).reason).toHaveLength(200);
+    expect(parseOrThrow(schemas.remove, { userId: USER })).toEqual({ userId: USER });
+    expect(parseOrThrow(schemas.mute, { userId: USER, seconds: 0 })).toEqual({ userId: USER, seconds: 0 });
+    expect(parseOrThrow(schemas.mute, { userId: USER, seconds: 604_800 }).seconds).toBe(604_800);
+    expect(parseOrThrow(schemas.createRoom, { name: 'x', visibility: 'private' })).toEqual({ name: 'x', visibility: 'private' });
+  });
+
+  it.each([
+    ['room:leave with a field', schemas.leave, { userId: USER }],
+    ['invite without a username', schemas.invite, {}],
+    ['invite of a username with U+0000', schemas.invite, { username: 'bo\u0000b' }],
+    ['role owner (never granted)', schemas.role, { userId: USER, role: 'owner' }],
+    ['a user id that is not one', schemas.ban, { userId: 'bob' }],
+    ['a reason over 200 characters', schemas.ban, { userId: USER, reason: 'r'.repeat(201) }],
+    ['a reason with a lone surrogate', schemas.remove, { userId: USER, reason: '\ud800' }],
+    ['a mute over a week', schemas.mute, { userId: USER, seconds: 604_801 }],
+    ['a negative mute', schemas.mute, { userId: USER, seconds: -1 }],
+    ['a fractional mute', schemas.mute, { userId: USER, seconds: 1.5 }],
+    ['an unknown field', schemas.unban, { userId: USER, extra: 1 }],
+    ['a visibility the contract does not name', schemas.createRoom, { name: 'x', visibility: 'secret' }],
+    ['GET /rooms limit 101', schemas.roomsQuery, { limit: '101' }],
+  ] as const)('refuses %s', (_label, schema, payload) => {
+    invalid(() => parseOrThrow(schema as never, payload));
+  });
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from './errors';
-import { MAX_CLIENT_MSG_ID_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
+import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MUTE_SECONDS, MAX_REASON_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
 
 /**
  * U+0000 (Postgres text and jsonb refuse it) or a lone surrogate (not Unicode at all: jsonb
@@ -28,14 +28,18 @@ export function storableText() {
  * `storableText()`, so nothing the database would refuse gets past the edge.
  */
 const seq = z.number().int().min(1).max(2_147_483_647);
+/** A user id in a socket payload: ids are UUIDs, anything else is `invalid`. */
+const userId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a user id');
+const reason = storableText().max(MAX_REASON_LENGTH);
+const username = storableText()
+  .min(3)
+  .max(32)
+  .regex(/^[a-z0-9_.-]+$/, 'username may only contain a-z, 0-9, "_", "." and "-"');
 const text = storableText().min(1).max(MAX_TEXT_LENGTH);
 
 export const schemas = {
   register: z.strictObject({
-    username: storableText()
-      .min(3)
-      .max(32)
-      .regex(/^[a-z0-9_.-]+$/, 'username may only contain a-z, 0-9, "_", "." and "-"'),
+    username,
     password: storableText().min(8).max(128),
   }),
   login: z.strictObject({
@@ -44,6 +48,17 @@ export const schemas = {
   }),
   createRoom: z.strictObject({
     name: storableText().trim().min(1).max(100),
+    visibility: z.enum(['public', 'private']).optional(),
+  }),
+  /** GET /rooms: `before` is the opaque cursor of the previous page. */
+  roomsQuery: z.strictObject({
+    limit: z
+      .string()
+      .regex(/^\d{1,4}$/, 'limit must be an integer')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(100))
+      .optional(),
+    before: z.string().min(1).max(200).optional(),
   }),
   historyQuery: z
     .strictObject({
@@ -66,6 +81,13 @@ export const schemas = {
   }),
   edit: z.strictObject({ seq, text }),
   delete: z.strictObject({ seq }),
+  leave: z.strictObject({}),
+  invite: z.strictObject({ username }),
+  role: z.strictObject({ userId, role: z.enum(['moderator', 'member']) }),
+  remove: z.strictObject({ userId, reason: reason.optional() }),
+  ban: z.strictObject({ userId, reason: reason.optional() }),
+  unban: z.strictObject({ userId }),
+  mute: z.strictObject({ userId, seconds: z.number().int().min(0).max(MAX_MUTE_SECONDS) }),
 } as const;
 
 /** Parses `input` or throws `DomainError('invalid')` naming the first offending field. */

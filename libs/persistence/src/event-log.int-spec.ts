@@ -89,7 +89,7 @@ describe(RoomRepository.name, () => {
       type: 'room.created',
       ts: room.createdAt.toISOString(),
       actor: { id: alice.id, username: alice.username },
-      data: { name },
+      data: { name, visibility: 'public' },
     });
     expect(await log.readAfter(room.id, 0, 10)).toEqual([event]);
     expect(await rooms.leaseState(room.id)).toEqual({ epoch: 0, headSeq: 1 });
@@ -100,8 +100,9 @@ describe(RoomRepository.name, () => {
     const { room } = await rooms.create(uniqueName('lease'), alice);
     const first = await rooms.takeLease(room.id, 'gw-a');
     const second = await rooms.takeLease(room.id, 'gw-b');
-    expect(first).toEqual({ roomId: room.id, name: room.name, epoch: 1, headSeq: 1 });
-    expect(second).toEqual({ roomId: room.id, name: room.name, epoch: 2, headSeq: 1 });
+    const creator = { id: alice.id, username: alice.username };
+    expect(first).toEqual({ roomId: room.id, name: room.name, epoch: 1, headSeq: 1, creator });
+    expect(second).toEqual({ roomId: room.id, name: room.name, epoch: 2, headSeq: 1, creator });
     expect((await rooms.find(room.id))?.ownerGatewayId).toBe('gw-b');
     expect((await rooms.leaseState(room.id))?.epoch).toBe(2);
   });

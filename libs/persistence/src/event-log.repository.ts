@@ -1,6 +1,8 @@
-import type { EventEnvelope, EventType, MessageInfo } from '../../domain/src';
+import type { PoolClient } from 'pg';
+import type { EventEnvelope, EventType, MembershipRow, MessageInfo } from '../../domain/src';
 import { isUuid, type Database } from './database';
 import { EVENT_COLUMNS, toEnvelope, type EventRow } from './event-row';
+import { writeMembershipChanges, type MembershipChange } from './membership-projection';
 
 /** One event to append: its seq is already assigned by the room's owner. */
 export interface NewEvent {
@@ -12,6 +14,11 @@ export interface NewEvent {
   data: unknown;
   /** ISO-8601 UTC, millisecond precision: what the ack and the envelope carry. */
   ts: string;
+  /**
+   * For a `member.*` event: the user's membership row after it (null: no row), as the room's
+   * fold decides it. Written to the `room_members` projection in the same transaction.
+   */
+  membership?: { userId: string; row: MembershipRow | null };
 }
 
 /** A room's share of a group commit: consecutive events continuing its head, under `epoch`. */
@@ -55,6 +62,17 @@ WITH batch AS (
 )
 SELECT id AS room_id FROM advanced`;
 
+
+/** The membership rows a batch changes, in seq order per room. */
+function membershipChangesOf(appends: readonly RoomAppend[]): Array<MembershipChange & { roomId: string }> {
+  const changes: Array<MembershipChange & { roomId: string }> = [];
+  for (const append of appends) {
+    for (const event of append.events) {
+      if (event.membership) changes.push({ roomId: append.roomId, ...event.membership });
+    }
+  }
+  return changes;
+}
 
 /**
  * The room event log. Every read names exactly one room as `room_id = $1`, the form the planner
@@ -101,7 +119,7 @@ export class EventLogRepository {
         eTs.push(event.ts);
       }
     }
-    const { rows } = await this.db.pool.query<{ room_id: string }>(APPEND_SQL, [
+    const params = [
       roomIds,
       firstSeqs,
       lastSeqs,
@@ -115,11 +133,37 @@ export class EventLogRepository {
       eData,
       eTs,
       counts,
-    ]);
+    ];
+    const changes = membershipChangesOf(appends);
+    const rows = changes.length === 0 ? (await this.db.pool.query<{ room_id: string }>(APPEND_SQL, params)).rows : await this.appendWithProjection(params, changes);
     const outcome = new Map<string, AppendOutcome>();
     for (const id of roomIds) outcome.set(id, 'fenced');
     for (const row of rows) outcome.set(row.room_id, 'committed');
     return outcome;
+  }
+
+  /**
+   * A batch that changes membership: the append statement, then the projection step, in one
+   * transaction. The append's `UPDATE rooms` holds the row lock of every room it advanced until
+   * COMMIT, so no lease can be taken in between: the projection is written under the same epoch
+   * fence, and only for the rooms the statement advanced (a fenced room writes nothing). A batch
+   * without membership events (nearly all of them) stays one autocommit statement.
+   */
+  private async appendWithProjection(params: unknown[], changes: Array<MembershipChange & { roomId: string }>): Promise<Array<{ room_id: string }>> {
+    const client: PoolClient = await this.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ room_id: string }>(APPEND_SQL, params);
+      const advanced = new Set(rows.map((r) => r.room_id));
+      await writeMembershipChanges(client, changes.filter((c) => advanced.has(c.roomId)));
+      await client.query('COMMIT');
+      return rows;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   /** Events with seq > afterSeq, ascending, at most `limit`. */

@@ -5,3 +5,5 @@ export * from './user.repository';
 export * from './snapshot.repository';
 export * from './export.repository';
 export * from './snapshot-backlog.repository';
+export * from './membership.repository';
+export * from './membership-projection';

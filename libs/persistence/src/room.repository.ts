@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '../../domain/src';
+import type { EventEnvelope, RoomVisibility } from '../../domain/src';
 import { isUuid, type Database } from './database';
 
 export interface RoomRecord {
@@ -9,6 +9,7 @@ export interface RoomRecord {
   headSeq: number;
   epoch: number;
   ownerGatewayId: string | null;
+  visibility: string;
 }
 
 export interface Lease {
@@ -16,6 +17,8 @@ export interface Lease {
   name: string;
   epoch: number;
   headSeq: number;
+  /** The room's creator, its owner (for snapshots older than membership, see adoptLegacyOwner). */
+  creator?: { id: string; username: string };
 }
 
 export class RoomRepository {
@@ -23,12 +26,16 @@ export class RoomRepository {
 
   /**
    * Creates a room and its first event, `room.created` at seq 1, in one transaction, so no room
-   * ever exists without it.
+   * ever exists without it; the creator's projection row (owner) is written with them.
    */
-  async create(name: string, creator: { id: string; username: string }): Promise<{ room: RoomRecord; event: EventEnvelope }> {
+  async create(
+    name: string,
+    creator: { id: string; username: string },
+    visibility: RoomVisibility = 'public',
+  ): Promise<{ room: RoomRecord; event: EventEnvelope }> {
     const createdAt = new Date();
     const room = await this.db.prisma.$transaction(async (tx) => {
-      const created = await tx.room.create({ data: { name, createdBy: creator.id, createdAt, headSeq: 1 } });
+      const created = await tx.room.create({ data: { name, createdBy: creator.id, createdAt, headSeq: 1, visibility } });
       await tx.roomEvent.create({
         data: {
           roomId: created.id,
@@ -36,9 +43,12 @@ export class RoomRepository {
           type: 'room.created',
           actorId: creator.id,
           actorUsername: creator.username,
-          data: { name },
+          data: { name, visibility },
           createdAt,
         },
+      });
+      await tx.roomMember.create({
+        data: { roomId: created.id, userId: creator.id, username: creator.username, status: 'member', role: 'owner' },
       });
       return created;
     });
@@ -48,7 +58,7 @@ export class RoomRepository {
       type: 'room.created',
       ts: createdAt.toISOString(),
       actor: { id: creator.id, username: creator.username },
-      data: { name },
+      data: { name, visibility },
     };
     return { room, event };
   }
@@ -65,12 +75,15 @@ export class RoomRepository {
    */
   async takeLease(roomId: string, gatewayId: string): Promise<Lease | null> {
     if (!isUuid(roomId)) return null;
-    const { rows } = await this.db.pool.query<{ name: string; epoch: number; head_seq: number }>(
-      'UPDATE rooms SET epoch = epoch + 1, owner_gateway_id = $2 WHERE id = $1 RETURNING name, epoch, head_seq',
+    const { rows } = await this.db.pool.query<{ name: string; epoch: number; head_seq: number; created_by: string; creator_username: string | null }>(
+      `UPDATE rooms SET epoch = epoch + 1, owner_gateway_id = $2 WHERE id = $1
+       RETURNING name, epoch, head_seq, created_by, (SELECT username FROM users WHERE id = rooms.created_by) AS creator_username`,
       [roomId, gatewayId],
     );
     const row = rows[0];
-    return row ? { roomId, name: row.name, epoch: row.epoch, headSeq: row.head_seq } : null;
+    return row
+      ? { roomId, name: row.name, epoch: row.epoch, headSeq: row.head_seq, creator: { id: row.created_by, username: row.creator_username ?? '' } }
+      : null;
   }
 
   /** The committed head and current epoch, to check a lease is still held. */

@@ -47,5 +47,17 @@ function serializedState(copy) {
   for (let i = 0; i < sent.length; i++) {
     sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], texts.get(i) ?? new Date(copy.sentTsMs[i]).toISOString()];
   }
-  return { roomId: copy.roomId, name: copy.name, headSeq: copy.headSeq, messages, sent };
+  const m = copy.membership;
+  return {
+    roomId: copy.roomId,
+    name: copy.name,
+    headSeq: copy.headSeq,
+    messages,
+    sent,
+    visibility: m.visibility,
+    ownerId: m.ownerId,
+    members: m.members,
+    invited: m.invited,
+    banned: m.banned,
+  };
 }

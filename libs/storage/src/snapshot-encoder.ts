@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { encodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
+import { encodeSnapshotDocument, serializeMembership, SNAPSHOT_FORMAT, type RoomState, type SerializedRoomState } from '../../domain/src';
 
 const gzip = promisify(gzipCb);
 
@@ -79,6 +79,8 @@ export interface RoomStateCopy {
   sentTsMs: Float64Array<ArrayBuffer>;
   /** [index, ts] for the rare entries whose ts is kept as text (their sentTsMs is NaN). */
   sentTsTexts: Array<[number, string]>;
+  /** The format-2 membership part, already in its serialized form (small: one entry a member). */
+  membership: Pick<SerializedRoomState, 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned'>;
 }
 
 /**
@@ -121,6 +123,7 @@ export function copyRoomState(state: RoomState, createdAt: Date): RoomStateCopy 
     sentSeqs,
     sentTsMs,
     sentTsTexts,
+    membership: serializeMembership(state),
   };
 }
 

@@ -12,13 +12,23 @@ export class RoomsController {
   @Post()
   @HttpCode(201)
   async create(@Body() body: unknown, @CurrentUser() user: Principal) {
-    const { name } = parseOrThrow(schemas.createRoom, body);
-    return { room: await this.rooms.create(name, user) };
+    const { name, visibility } = parseOrThrow(schemas.createRoom, body);
+    return { room: await this.rooms.create(name, user, visibility) };
+  }
+
+  @Get()
+  mine(@Query() query: unknown, @CurrentUser() user: Principal) {
+    return this.rooms.mine(user, parseOrThrow(schemas.roomsQuery, { ...(query as object) }));
   }
 
   @Get(':roomId')
-  async get(@Param('roomId') roomId: string) {
-    return { room: await this.rooms.get(roomId) };
+  async get(@Param('roomId') roomId: string, @CurrentUser() user: Principal) {
+    return { room: await this.rooms.get(roomId, user) };
+  }
+
+  @Get(':roomId/members')
+  members(@Param('roomId') roomId: string, @CurrentUser() user: Principal) {
+    return this.rooms.members(roomId, user);
   }
 
   @Post(':roomId/connection')
@@ -31,7 +41,7 @@ export class RoomsController {
   }
 
   @Get(':roomId/events')
-  history(@Param('roomId') roomId: string, @Query() query: unknown) {
-    return this.rooms.history(roomId, parseOrThrow(schemas.historyQuery, { ...(query as object) }));
+  history(@Param('roomId') roomId: string, @Query() query: unknown, @CurrentUser() user: Principal) {
+    return this.rooms.history(roomId, user, parseOrThrow(schemas.historyQuery, { ...(query as object) }));
   }
 }

@@ -24,6 +24,7 @@ const ROOMS = 5;
 const HANGING_S3_TIMEOUT_MS = 10 * 60_000;
 
 class RecordingChannel implements RoomChannel {
+  kicked(): void {}
   readonly notices: Array<{ roomId: string; reason: MovedReason }> = [];
   event(_envelope: EventEnvelope): void {}
   moved(roomId: string, reason: MovedReason): void {

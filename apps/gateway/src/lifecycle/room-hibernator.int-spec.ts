@@ -16,6 +16,7 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.
 const IDLE_MS = 1_000;
 
 class RecordingChannel implements RoomChannel {
+  kicked(): void {}
   readonly notices: Array<{ roomId: string; reason: MovedReason }> = [];
   event(_envelope: EventEnvelope): void {}
   moved(roomId: string, reason: MovedReason): void {

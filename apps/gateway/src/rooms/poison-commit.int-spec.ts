@@ -14,6 +14,7 @@ import { RoomActor, type RoomChannel } from './room.actor';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/durable_rooms_test';
 
 class RecordingChannel implements RoomChannel {
+  kicked(): void {}
   readonly events: EventEnvelope[] = [];
   event(envelope: EventEnvelope): void {
     this.events.push(envelope);

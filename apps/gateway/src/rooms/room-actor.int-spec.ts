@@ -20,6 +20,10 @@ const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.
 class RecordingChannel implements RoomChannel {
   readonly events: EventEnvelope[] = [];
   readonly movedNotices: Array<{ roomId: string; reason: MovedReason }> = [];
+  readonly kicks: Array<{ roomId: string; userId: string; reason: string }> = [];
+  kicked(roomId: string, userId: string, reason: string): void {
+    this.kicks.push({ roomId, userId, reason });
+  }
   event(envelope: EventEnvelope): void {
     this.events.push(envelope);
   }

@@ -1,6 +1,16 @@
 import {
+  adoptLegacyOwner,
   applyEvent,
+  assertMayRead,
+  assertMayWrite,
   canModify,
+  decideMemberCommand,
+  membershipAfter,
+  moderates,
+  readVerdict,
+  type Caller,
+  type MemberCommand,
+  type ReadVerdict,
   dedupKey,
   DomainError,
   emptyRoomState,
@@ -23,6 +33,20 @@ import { RecentEvents } from './recent-events';
 export interface RoomChannel {
   event(envelope: EventEnvelope): void;
   moved(roomId: string, reason: MovedReason): void;
+  /** The user was removed or banned: their sockets in the room get `room:kicked` and are closed. */
+  kicked(roomId: string, userId: string, reason: KickReason): void;
+  /** The user left a private room: their sockets stop receiving its events (they stay connected). */
+  unsubscribed?(roomId: string, userId: string): void;
+}
+
+export type KickReason = 'removed' | 'banned';
+
+/** A membership command's result: the committed event, or null when it changed nothing. */
+export type MemberCommandResult = CommittedRef | null;
+
+/** The rules' view of a ticket or token holder. */
+export function callerOf(user: Principal): Caller {
+  return { id: user.id, username: user.username, isAdmin: user.role === 'admin' };
 }
 
 /** The snapshot side of libs/storage, as the actor needs it. */
@@ -47,6 +71,8 @@ export interface RoomActorDeps {
   events: Pick<EventLogRepository, 'readAfter' | 'readBefore' | 'findMessage' | 'findSent'>;
   writer: GroupCommitWriter;
   channel: RoomChannel;
+  /** Resolves `member:invite`'s username. */
+  users?: { findByUsername(username: string): Promise<{ id: string; username: string } | null> };
   /** Called once when the room is lost to another owner, so the registry forgets it. */
   onLost(actor: RoomActor): void;
 }
@@ -127,6 +153,8 @@ export class RoomActor implements CommitTarget {
     if (snapshot) {
       actor.state = snapshot.state;
       actor.lastSnapshotSeq = snapshot.seq;
+      // A format-1 snapshot predates membership and does not name the owner.
+      if (lease.creator) adoptLegacyOwner(actor.state, lease.creator);
     }
     const from = actor.state.headSeq;
     await actor.replayUpTo(lease.headSeq, false);
@@ -145,6 +173,16 @@ export class RoomActor implements CommitTarget {
 
   get name(): string {
     return this.state.name;
+  }
+
+  /** Whether `user` may connect to and read this room now (the handshake's check). */
+  readVerdict(user: Principal): ReadVerdict {
+    return readVerdict(this.state, callerOf(user));
+  }
+
+  /** The folded state, read-only, for tests and diagnostics. */
+  get view(): Readonly<RoomState> {
+    return this.state;
   }
 
   get isLost(): boolean {
@@ -214,11 +252,14 @@ export class RoomActor implements CommitTarget {
   /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
   async send(author: Principal, clientMsgId: string, text: string): Promise<CommittedRef> {
     const { committed } = await this.serially(async () => {
+      // A resend of a message committed (or in flight) before a mute still gets its first result:
+      // it writes nothing. Only a new message is refused.
       const key = dedupKey(author.id, clientMsgId);
       const done = this.state.sent.get(key);
       if (done) return { committed: Promise.resolve(done) };
       const inFlight = this.pendingByKey.get(key);
       if (inFlight) return { committed: inFlight.promise };
+      assertMayWrite(this.state, callerOf(author), Date.now());
       return { committed: this.append('message.posted', author, { text }, clientMsgId, key).promise };
     });
     return committed;
@@ -226,6 +267,7 @@ export class RoomActor implements CommitTarget {
 
   async edit(author: Principal, seq: number, text: string): Promise<CommittedRef> {
     const { committed } = await this.serially(async () => {
+      assertMayWrite(this.state, callerOf(author), Date.now());
       await this.authorise(author, seq, 'edit');
       return { committed: this.append('message.edited', author, { seq, text }, undefined, undefined).promise };
     });
@@ -234,6 +276,7 @@ export class RoomActor implements CommitTarget {
 
   async delete(author: Principal, seq: number): Promise<CommittedRef> {
     const { committed } = await this.serially(async () => {
+      assertMayRead(this.state, callerOf(author));
       await this.authorise(author, seq, 'delete');
       return { committed: this.append('message.deleted', author, { seq }, undefined, undefined).promise };
     });
@@ -245,8 +288,12 @@ export class RoomActor implements CommitTarget {
    * right after the last history event is known, so the socket sees every later event live,
    * exactly once, after its ack.
    */
-  async join(afterSeq: number | undefined, subscribe: () => void): Promise<JoinAck> {
+  async join(user: Principal, afterSeq: number | undefined, subscribe: () => void): Promise<JoinAck> {
     return this.serially(async () => {
+      // The first join of a public room (or of a private room after an invitation) makes the
+      // user a member: `member.joined` is committed before the history is read, so it is in it.
+      const joined = decideMemberCommand(this.state, callerOf(user), { kind: 'join' });
+      if (joined) await this.append(joined.type, user, joined.data, undefined, undefined).promise;
       const head = this.state.headSeq;
       let events: EventEnvelope[];
       let hasMore: boolean;
@@ -268,6 +315,29 @@ export class RoomActor implements CommitTarget {
       subscribe();
       return { ok: true as const, room: { id: this.roomId, name: this.state.name, headSeq: this.state.headSeq }, events, hasMore };
     });
+  }
+
+  /**
+   * A membership command (`room:leave`, `member:*`): decided against the folded state, appended
+   * through the group commit like any event, and acknowledged once committed. It holds the
+   * room's command chain until its event is committed, so the next command (a send of the user
+   * just muted or banned, another moderation) is decided against a state that includes it.
+   * Null: the command changed nothing (e.g. inviting a member), and nothing was written.
+   */
+  async member(caller: Principal, command: MemberCommand): Promise<MemberCommandResult> {
+    return this.serially(async () => {
+      const decided = decideMemberCommand(this.state, callerOf(caller), command);
+      if (!decided) return null;
+      return this.append(decided.type, caller, decided.data, undefined, undefined).promise;
+    });
+  }
+
+  /** `member:invite {username}`: the username is resolved first (`not_found` if nobody has it). */
+  async invite(caller: Principal, username: string): Promise<MemberCommandResult> {
+    if (!this.deps.users) throw new DomainError('unavailable', 'invitations are not available here');
+    const user = await this.deps.users.findByUsername(username);
+    if (!user) throw new DomainError('not_found', `no user "${username}"`);
+    return this.member(caller, { kind: 'invite', userId: user.id, username: user.username });
   }
 
   // --- CommitTarget: called by the group-commit writer, in order --------------------------
@@ -407,6 +477,9 @@ export class RoomActor implements CommitTarget {
       data: data as EventEnvelope['data'],
     };
     if (clientMsgId !== undefined) envelope.clientMsgId = clientMsgId;
+    // The projection row travels with the event into the same transaction. Membership events
+    // are committed one at a time (see `member`), so the committed state is the one before it.
+    if (type.startsWith('member.')) event.membership = membershipAfter(this.state, envelope);
     let resolve!: (ref: CommittedRef) => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<CommittedRef>((res, rej) => {
@@ -421,10 +494,11 @@ export class RoomActor implements CommitTarget {
   }
 
   private async authorise(user: Principal, seq: number, action: 'edit' | 'delete'): Promise<void> {
-    let verdict = canModify(this.state, seq, user.id, action, user.role === 'admin');
+    const mayModerate = moderates(this.state, callerOf(user));
+    let verdict = canModify(this.state, seq, user.id, action, mayModerate);
     if (verdict === 'unknown') {
       const info = await this.deps.events.findMessage(this.roomId, seq);
-      verdict = info ? judge(info, user.id, action, user.role === 'admin') : 'not_found';
+      verdict = info ? judge(info, user.id, action, mayModerate) : 'not_found';
     }
     if (verdict === 'not_found') throw new DomainError('not_found', `no message at seq ${seq}`);
     if (verdict === 'forbidden') throw new DomainError('forbidden', `only the author may ${action} message ${seq}`);
@@ -435,6 +509,12 @@ export class RoomActor implements CommitTarget {
     applyEvent(this.state, envelope);
     this.recent.push(envelope);
     this.deps.channel.event(envelope);
+    if (envelope.type === 'member.banned' || envelope.type === 'member.removed') {
+      const { userId } = envelope.data as { userId: string };
+      this.deps.channel.kicked(this.roomId, userId, envelope.type === 'member.banned' ? 'banned' : 'removed');
+    } else if (envelope.type === 'member.left' && this.state.visibility === 'private') {
+      this.deps.channel.unsubscribed?.(this.roomId, (envelope.data as { userId: string }).userId);
+    }
   }
 
   /**

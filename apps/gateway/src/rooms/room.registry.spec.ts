@@ -15,7 +15,7 @@ function registry(takeLease: () => Promise<Lease | null>) {
     rooms: { takeLease, leaseState: unused },
     events: { readAfter: unused, readBefore: unused, findMessage: unused, findSent: unused },
     writer: new GroupCommitWriter({ appendBatch: unused }),
-    channel: { event: () => undefined, moved: () => undefined },
+    channel: { event: () => undefined, moved: () => undefined, kicked: () => undefined },
     onLoadSettled: (outcome, ms) => settled.push([outcome, ms]),
   };
   return { rooms: new RoomRegistry(deps), settled };

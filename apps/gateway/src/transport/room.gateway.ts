@@ -19,6 +19,7 @@ import {
   type AckError,
   type CommitAck,
   type JoinAck,
+  type MemberAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
 import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
@@ -26,10 +27,10 @@ import { RoomHibernator } from '../lifecycle/room.hibernator';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
-import type { RoomActor } from '../rooms/room.actor';
+import type { MemberCommandResult, RoomActor } from '../rooms/room.actor';
 import { CONFIG, OWNERSHIP } from '../tokens';
 import { ackFailureLevel, type AckStage } from './ack-failure';
-import { connectedRoom, joinedRoom, SocketRoomChannel } from './socket-room.channel';
+import { connectedRoom, joinedRoom, SocketRoomChannel, userRoom } from './socket-room.channel';
 
 interface SocketData {
   user: Ticket;
@@ -82,7 +83,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
         (err: unknown) => {
           const code = err instanceof DomainError ? err.code : 'unavailable';
           if (!(err instanceof DomainError)) this.logger.warn(`handshake failed: ${(err as Error).message}`);
-          next(new Error(code === 'room_moved' || code === 'unavailable' ? code : 'unauthorized'));
+          next(new Error(code === 'room_moved' || code === 'unavailable' || code === 'forbidden' ? code : 'unauthorized'));
         },
       );
     });
@@ -97,8 +98,12 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     if (!(await this.ownership.owns(user.roomId))) throw new DomainError('room_moved', 'room is not served here');
     const actor = await this.registry.getOrLoad(user.roomId);
     if (!actor) throw new DomainError('unauthorized', 'unknown room');
+    // Membership, from the room's folded state (the projection the API checks is the same fold,
+    // written with the events): a ticket issued before a ban or a removal opens nothing after it.
+    const verdict = actor.readVerdict(user);
+    if (verdict !== 'ok') throw new DomainError('forbidden', verdict === 'banned' ? 'banned from this room' : 'this room is private');
     socket.data = { user, roomId: user.roomId, joined: false };
-    await socket.join(connectedRoom(user.roomId));
+    await socket.join([connectedRoom(user.roomId), userRoom(user.roomId, user.id)]);
     // Lost (idle unload, failover) between the load and the join: its `room:moved` went out
     // before this socket could hear it, so refuse the handshake; the client asks the API again.
     if (actor.isLost) throw new DomainError('room_moved', 'the room moved while connecting; reconnect through the API');
@@ -119,7 +124,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
         about: {},
         run: () => {
           const actor = this.actorOf(socket);
-          return actor.join(afterSeq, () => {
+          return actor.join(socket.data.user, afterSeq, () => {
             void socket.join(joinedRoom(actor.roomId));
             if (!socket.data.joined) {
               socket.data.joined = true;
@@ -176,6 +181,79 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
         },
       };
     });
+  }
+
+  @SubscribeMessage('room:leave')
+  leave(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('leave', socket, () => {
+      parseOrThrow(schemas.leave, payload ?? {});
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'leave' })) };
+    });
+  }
+
+  @SubscribeMessage('member:invite')
+  invite(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { username } = parseOrThrow(schemas.invite, payload);
+      this.limit(socket);
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.invite(user, username)) };
+    });
+  }
+
+  @SubscribeMessage('member:role')
+  role(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { userId, role } = parseOrThrow(schemas.role, payload);
+      this.limit(socket);
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'role', userId, role })) };
+    });
+  }
+
+  @SubscribeMessage('member:remove')
+  removeMember(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { userId, reason } = parseOrThrow(schemas.remove, payload);
+      this.limit(socket);
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'remove', userId, reason: reason ?? '' })) };
+    });
+  }
+
+  @SubscribeMessage('member:ban')
+  ban(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { userId, reason } = parseOrThrow(schemas.ban, payload);
+      this.limit(socket);
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'ban', userId, reason: reason ?? '' })) };
+    });
+  }
+
+  @SubscribeMessage('member:unban')
+  unban(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { userId } = parseOrThrow(schemas.unban, payload);
+      this.limit(socket);
+      return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'unban', userId })) };
+    });
+  }
+
+  @SubscribeMessage('member:mute')
+  mute(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+    return this.respond('member', socket, () => {
+      const { userId, seconds } = parseOrThrow(schemas.mute, payload);
+      this.limit(socket);
+      return {
+        about: {},
+        run: () =>
+          // The end is fixed when the command arrives; 0 seconds is "until now", which lifts it.
+          this.member(socket, (actor, user) => actor.member(user, { kind: 'mute', userId, until: new Date(Date.now() + seconds * 1000).toISOString() })),
+      };
+    });
+  }
+
+  /** Runs a membership command in the room and turns its result into the ack. */
+  private async member(socket: RoomSocket, run: (actor: RoomActor, user: RoomSocket['data']['user']) => Promise<MemberCommandResult>): Promise<MemberAck> {
+    const ref = await run(this.actorOf(socket), socket.data.user);
+    return ref ? { ok: true as const, seq: ref.seq, ts: ref.ts } : { ok: true as const, seq: null };
   }
 
   /**

@@ -1,11 +1,16 @@
 import type { Server } from 'socket.io';
 import type { EventEnvelope, MovedReason } from '../../../../libs/domain/src';
-import type { RoomChannel } from '../rooms/room.actor';
+import type { KickReason, RoomChannel } from '../rooms/room.actor';
 
 /** Socket.IO room holding every socket that joined (receives `room:event`). */
 export const joinedRoom = (roomId: string) => roomId;
 /** Socket.IO room holding every socket connected for the room, joined or not (gets `room:moved`). */
 export const connectedRoom = (roomId: string) => `conn:${roomId}`;
+/** Socket.IO room holding one user's sockets connected for the room (`room:kicked` goes there). */
+export const userRoom = (roomId: string, userId: string) => `user:${roomId}:${userId}`;
+
+/** How long a kicked socket has to receive `room:kicked` before it is closed, ms. */
+const KICK_FLUSH_MS = 50;
 
 /** RoomChannel over the Socket.IO server, attached once the server exists. */
 export class SocketRoomChannel implements RoomChannel {
@@ -27,6 +32,25 @@ export class SocketRoomChannel implements RoomChannel {
 
   event(envelope: EventEnvelope): void {
     this.server?.to(joinedRoom(envelope.roomId)).emit('room:event', envelope);
+  }
+
+  /**
+   * Removed or banned: every socket of the user in the room is told and closed (well within the
+   * contract's second). Leaving the Socket.IO rooms at once stops `room:event` to them even
+   * before the close: nothing after the ban reaches the user.
+   */
+  kicked(roomId: string, userId: string, reason: KickReason): void {
+    if (!this.server) return;
+    const target = userRoom(roomId, userId);
+    this.server.to(target).emit('room:kicked', { roomId, reason });
+    this.server.in(target).socketsLeave([joinedRoom(roomId), connectedRoom(roomId)]);
+    const server = this.server;
+    setTimeout(() => server.in(target).disconnectSockets(true), KICK_FLUSH_MS).unref();
+  }
+
+  /** Left a private room: the user's sockets no longer get its events (a new join is refused). */
+  unsubscribed(roomId: string, userId: string): void {
+    this.server?.in(userRoom(roomId, userId)).socketsLeave(joinedRoom(roomId));
   }
 
   moved(roomId: string, reason: MovedReason): void {

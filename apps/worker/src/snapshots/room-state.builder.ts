@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { applyEvent, emptyRoomState, type RoomState } from '../../../../libs/domain/src';
+import { adoptLegacyOwner, applyEvent, emptyRoomState, type RoomState } from '../../../../libs/domain/src';
 import { JOB_PAGE_SIZE } from '../../../../libs/jobs/src';
 import { EventLogRepository } from '../../../../libs/persistence/src';
 import { SnapshotStore } from '../../../../libs/storage/src';
@@ -28,6 +28,11 @@ export class RoomStateBuilder {
     const base = await this.snapshots.loadNewest(roomId, seq);
     const state = base?.state ?? emptyRoomState(roomId);
     const fromSnapshotSeq = base?.seq ?? 0;
+    if (base && base.state.ownerId === null) {
+      // A format-1 snapshot predates membership: its owner is the actor of room.created.
+      const [created] = await this.log.readAfter(roomId, 0, 1);
+      if (created?.actor) adoptLegacyOwner(state, created.actor);
+    }
     while (state.headSeq < seq) {
       signal?.throwIfAborted();
       const page = await this.log.readAfter(roomId, state.headSeq, Math.min(JOB_PAGE_SIZE, seq - state.headSeq));
