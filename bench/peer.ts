@@ -54,8 +54,9 @@ export interface PeerServer {
 
 const joinedRoom = (roomId: string) => `joined:${roomId}`;
 
-function newRoom(id: string): PeerRoom {
-  const created: EventEnvelope = { roomId: id, seq: 1, type: 'room.created', ts: new Date().toISOString(), actor: null, data: { name: `peer room ${id}` } };
+/** A room as the API creates one: `room.created` at seq 1 by its creator (here: its first socket's user). */
+function newRoom(id: string, creator: { id: string; username: string }): PeerRoom {
+  const created: EventEnvelope = { roomId: id, seq: 1, type: 'room.created', ts: new Date().toISOString(), actor: { ...creator }, data: { name: `peer room ${id}` } };
   return { id, seq: 1, tail: [created], sent: new Map(), presence: new Map() };
 }
 
@@ -88,7 +89,7 @@ export async function startPeer(port = 0, host = '127.0.0.1'): Promise<PeerServe
 
   const roomOf = (socket: PeerSocket): PeerRoom => {
     let room = rooms.get(socket.data.roomId);
-    if (!room) rooms.set(socket.data.roomId, (room = newRoom(socket.data.roomId)));
+    if (!room) rooms.set(socket.data.roomId, (room = newRoom(socket.data.roomId, socket.data.user)));
     return room;
   };
   const broadcastPresence = (room: PeerRoom) =>
