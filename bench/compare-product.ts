@@ -5,7 +5,11 @@
  * of 500 rooms from one gateway to another (last on the stack: it leaves its gateway drained).
  */
 import { performance } from 'node:perf_hooks';
-import { Database, EventLogRepository, type RoomAppend } from '../libs/persistence/src';
+import type { RoomAppend } from '../libs/persistence/src';
+// The repository as the gateway runs it: compiled in dist/ (scripts/bench.sh builds first). The
+// source's generated Prisma client imports `.js` paths that the bench's require hook cannot map.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Database, EventLogRepository } = require('../dist/libs/persistence/src') as typeof import('../libs/persistence/src');
 import type { TestUser } from '../test/support/client';
 import { fillRoomLog } from '../test/support/bulk-log';
 import { baseEnv, waitFor } from '../test/support/processes';
