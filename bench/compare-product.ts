@@ -42,6 +42,38 @@ function batchOf(rooms: Array<{ id: string; epoch: number; head: number }>, user
 const RAW_SQL = `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[])`;
 
+type Db = InstanceType<typeof Database>;
+
+/**
+ * `EXPLAIN (ANALYZE, BUFFERS)` of the very statement `appendBatch` sends for `appends`: the
+ * repository runs against a pool whose `query` only records its text and values, then the
+ * statement is explained on a real connection inside a transaction that is rolled back.
+ */
+async function explainAppend(db: Db, repo: InstanceType<typeof EventLogRepository>, appends: RoomAppend[]): Promise<string> {
+  const pool = db.pool as unknown as { query: unknown };
+  const real = pool.query;
+  let captured: { text: string; values: unknown[] } | undefined;
+  pool.query = (text: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
+    captured = typeof text === 'string' ? { text, values: values ?? [] } : { text: text.text, values: text.values ?? values ?? [] };
+    return Promise.resolve({ rows: [], rowCount: 0 });
+  };
+  try {
+    await repo.appendBatch(appends);
+  } finally {
+    pool.query = real;
+  }
+  if (!captured) throw new Error('explain: appendBatch sent no statement');
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${captured.text}`, captured.values);
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  } finally {
+    await client.query('ROLLBACK').catch(() => undefined);
+    client.release();
+  }
+}
+
 export const writePath: CompareScenario = {
   id: 'write-path',
   title: `4. write path: appends/s through EventLogRepository.appendBatch vs a raw INSERT ... unnest of the same rows (${S4.rooms} rooms x ${S4.eventsPerRoom} events a statement, one statement at a time)`,
@@ -99,6 +131,8 @@ export const writePath: CompareScenario = {
         samples.push({ side, rep, metrics });
         console.log(`compare: write-path ${side === 'ours' ? 'repository' : 'raw unnest'} #${rep}: ${JSON.stringify(metrics)}`);
       }
+      const plan = await explainAppend(db, repo, batchOf(repoRooms, user, `${ctx.runId}-s4-explain`, text));
+      console.log(`compare: EXPLAIN (ANALYZE, BUFFERS) of the append statement (${S4.rooms} rooms x ${S4.eventsPerRoom} events, rolled back):\n${plan}`);
       const [rate, p50, p99] = compare(samples, ['eventsPerSec', 'statementP50', 'statementP99']);
       const s = '4 write path';
       const runs = (c: typeof rate) => `repository [${c!.oursRuns.join(', ')}], raw [${c!.peerRuns.join(', ')}]`;
@@ -108,7 +142,7 @@ export const writePath: CompareScenario = {
         { scenario: s, name: 'appends/s: repository / raw', value: round(rate!.ratio, 2), unit: 'x', note: `target >= 0.8: ${verdict(rate!.ratio, { kind: 'min', bound: 0.8 })}`, details: { ...rate } },
         { scenario: s, name: 'statement p50: repository / raw', value: round(p50!.ratio, 2), unit: 'x', note: `${p50!.ours} vs ${p50!.peer} ms; p99 ${p99!.ours} vs ${p99!.peer} ms`, details: { p50, p99 } },
       ];
-      return { figures, raw: { params: S4, samples } };
+      return { figures, raw: { params: S4, samples, explain: plan } };
     } finally {
       await db.close();
     }
