@@ -95,6 +95,7 @@ async function main(): Promise<number> {
   if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${COMPARE_SCENARIOS.map((s) => s.id).join(', ')}`);
   const selected = options.only.length ? COMPARE_SCENARIOS.filter((s) => options.only.includes(s.id)) : COMPARE_SCENARIOS;
   const startedAt = new Date();
+  const loadAtStart = loadavg();
   const t0 = performance.now();
   const runId = randomBytes(3).toString('hex');
   const env = baseEnv();
@@ -169,7 +170,8 @@ async function main(): Promise<number> {
       database: redact(env.DATABASE_URL!),
       redis: redact(env.REDIS_URL!),
       env: COMPARE_STACK_ENV,
-      loadAverage: loadavg(),
+      // What else the shared machine ran: 1/5/15-minute load averages (2 cores) at start and end.
+      loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
     },
     scenarios: results,
     figures: results.flatMap((r) => r.figures),
