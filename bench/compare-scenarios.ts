@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import type { ApiClient, ConnectionInfo, TestUser } from '../test/support/client';
 import type { TestStack } from '../test/support/stack';
 import { alternation, compare, type Compared, describeTarget, type Sample, type Side, type Target, verdict } from './compare';
-import { distribution, type Figure, mapLimit, round, sleep } from './lib';
+import { distribution, type Figure, mapLimit, metricsDelta, round, sampleGateways, sleep } from './lib';
 import { LoadProcs, mergeLoad } from './load-procs';
 import type { FanoutResult, LoadTarget } from './load-worker';
 
@@ -114,12 +114,32 @@ async function closedRun(ctx: CompareContext, side: Side, seats: Seat[], prefix:
   try {
     const durationMs = ctx.options.seconds * 1000;
     const profiled = profile ? sleep(1_000).then(() => ctx.profileGateway(durationMs, profile)) : Promise.resolve();
-    const [results] = await Promise.all([procs.run({ kind: 'closed', inFlight, warmupMs: 1_000, durationMs, prefix, textLength }), profiled]);
+    // Our gateway's own view of the window (group commits, commit time, its CPU), from /metrics.
+    const gateways = side === 'ours' ? ctx.stack.gateways.filter((g) => g.proc.running).map((g) => ({ id: g.id, url: g.url })) : [];
+    const before = gateways.length ? sleep(1_000).then(() => sampleGateways(gateways)) : undefined;
+    const [results] = await Promise.all([procs.run({ kind: 'closed', inFlight, warmupMs: 1_000, durationMs, prefix, textLength }), profiled, before]);
     const merged = mergeLoad(results);
-    return { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
+    const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
+    if (before) {
+      const delta = metricsDelta(await before, await sampleGateways(gateways));
+      metrics.eventsPerBatch = delta.eventsPerBatch;
+      metrics.commitAvgMs = delta.commitAvgMs;
+      metrics.gatewayCpu = delta.perGateway[0]?.cpuPercent ?? NaN;
+    }
+    return metrics;
   } finally {
     await procs.close();
   }
+}
+
+/** Our gateway's side of the windows (medians): where the time goes when the ratio is low. */
+function ourGatewayFigures(scenario: string, c: Compared[]): Figure[] {
+  const [batch, commit, cpu] = c;
+  return [
+    { scenario, name: 'ours: events per group commit', value: round(batch!.ours, 1), unit: 'ev', note: `runs [${batch!.oursRuns.join(', ')}]`, details: { ...batch } },
+    { scenario, name: 'ours: commit round trip avg', value: round(commit!.ours, 2), unit: 'ms', note: `runs [${commit!.oursRuns.join(', ')}] (gateway_commit_duration_seconds)`, details: { ...commit } },
+    { scenario, name: 'ours: gateway process CPU', value: round(cpu!.ours, 0), unit: '%', note: `of one core; runs [${cpu!.oursRuns.join(', ')}]; the rest of the 2 cores: Postgres, the load process, the API`, details: { ...cpu } },
+  ];
 }
 
 // ---- 1. throughput and latency, 20 rooms x 5 members, and at half the peer's saturation -----------
@@ -156,10 +176,12 @@ export const throughput: CompareScenario = {
       failed: { label: 'half load: failed sends', unit: 'sends', oursTarget: { kind: 'max', bound: 0 } },
     };
     const clientCpu = compare(saturated, ['clientCpu'])[0]!;
+    const gw = compare(saturated, ['eventsPerBatch', 'commitAvgMs', 'gatewayCpu']);
     return {
       figures: [
         ...comparedFigures('1 throughput', sat, LOAD_METRICS),
         { scenario: '1 throughput', name: 'load process CPU (max of procs)', value: round(clientCpu.ours, 0), unit: '%', note: `peer runs ${round(clientCpu.peer, 0)}% (near 100%: the client, not the peer, is the limit)`, details: { ...clientCpu } },
+        ...ourGatewayFigures('1 throughput', gw),
         ...comparedFigures('1 half load', halfCompared, halfSpecs),
       ],
       raw: { params: S1, saturated, half: { offeredPerSec: half, runs: halfRuns } },
@@ -177,7 +199,10 @@ export const hotRoom: CompareScenario = {
   async run(ctx) {
     const seats = seatsFor(ctx, await makeRooms(ctx, 1, 'cmp-s2'), S2.members);
     const runs = await alternate(ctx, 'hot-room', (side, rep) => closedRun(ctx, side, seats, `${ctx.runId}-s2-${side}-${rep}`, S2.inFlight, S2.textLength));
-    return { figures: comparedFigures('2 hot room', compare(runs, ['acksPerSec', 'p50', 'p99', 'failed']), LOAD_METRICS), raw: { params: S2, runs } };
+    return {
+      figures: [...comparedFigures('2 hot room', compare(runs, ['acksPerSec', 'p50', 'p99', 'failed']), LOAD_METRICS), ...ourGatewayFigures('2 hot room', compare(runs, ['eventsPerBatch', 'commitAvgMs', 'gatewayCpu']))],
+      raw: { params: S2, runs },
+    };
   },
 };
 
