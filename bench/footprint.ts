@@ -40,7 +40,7 @@ export interface FootprintContext {
   log: (line: string) => void;
 }
 
-interface Reading {
+export interface Reading {
   heapUsedBytes: number;
   rssBytes: number;
   roomsLoaded: number;
@@ -67,7 +67,7 @@ export interface FootprintSummary {
 }
 
 /** Two full collections (the second catches what the first's finalisers freed), then a scrape. */
-async function reading(ctx: FootprintContext): Promise<Reading> {
+export async function reading(ctx: Pick<FootprintContext, 'inspector' | 'gateway'>): Promise<Reading> {
   await sleep(1_000);
   await ctx.inspector.collectGarbage();
   await sleep(200);

@@ -86,8 +86,13 @@ export interface Member {
 
 /** Socket.IO connection with a ticket, as the web client makes it (websocket transport). */
 export function connectSocket(url: string, ticket: string, timeoutMs: number): Promise<ChatSocket> {
+  return connectWithAuth(url, { ticket }, timeoutMs);
+}
+
+/** The same connection with any handshake `auth` (the baseline peer takes `{roomId, userId, username}`). */
+export function connectWithAuth(url: string, auth: Record<string, string>, timeoutMs: number): Promise<ChatSocket> {
   return new Promise((resolve, reject) => {
-    const socket: ChatSocket = io(url, { auth: { ticket }, transports: ['websocket'], reconnection: false, forceNew: true, timeout: timeoutMs });
+    const socket: ChatSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, timeout: timeoutMs });
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (err) => {
       socket.close();
@@ -256,6 +261,91 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     errors,
     clientCpuPercent: round(((cpu.user + cpu.system) / 1000 / o.durationMs) * 100, 0),
   };
+}
+
+// ---- open-loop load -------------------------------------------------------------------------------
+
+/** How many sends an open-loop schedule of `ratePerSec` has due `elapsedMs` after its start. */
+export function dueSends(elapsedMs: number, ratePerSec: number): number {
+  if (!(elapsedMs > 0) || !(ratePerSec > 0)) return 0;
+  return Math.floor((elapsedMs * ratePerSec) / 1000);
+}
+
+export interface OpenLoadOptions {
+  members: Member[];
+  /** Sends per second over all members (round robin), whatever the acks do. */
+  ratePerSec: number;
+  warmupMs: number;
+  durationMs: number;
+  prefix: string;
+  textLength?: number;
+  ackTimeoutMs?: number;
+}
+
+/**
+ * Open-loop load: sends issued on a fixed schedule (`ratePerSec`, spread round robin over the
+ * members) whether or not earlier ones were acknowledged. A send's latency runs from the time the
+ * schedule had it due, not from when the loop got round to it, so a stalled server cannot hide
+ * its stall by slowing the sender down (no coordinated omission).
+ */
+export async function runOpenLoad(o: OpenLoadOptions): Promise<LoadResult> {
+  const ackTimeoutMs = o.ackTimeoutMs ?? 20_000;
+  const base = `bench message ${'lorem ipsum dolor sit amet '.repeat(10)}`.slice(0, o.textLength ?? 100);
+  const startAt = performance.now();
+  const windowStart = startAt + o.warmupMs;
+  const windowEnd = windowStart + o.durationMs;
+  const latencies: number[] = [];
+  const errors: Record<string, number> = {};
+  const count = (code: string) => (errors[code] = (errors[code] ?? 0) + 1);
+  const pending: Promise<void>[] = [];
+  let sent = 0;
+  let acked = 0;
+  let acksInWindow = 0;
+  let cpuAtStart = process.cpuUsage();
+  let cpuInWindow: NodeJS.CpuUsage | undefined;
+  const send = (m: Member, n: number, dueAt: number) => {
+    sent++;
+    const clientMsgId = `${o.prefix}-${m.index}-o-${n}`;
+    return m.socket
+      .timeout(ackTimeoutMs)
+      .emitWithAck('message:send', { clientMsgId, text: `${base} #${n}` })
+      .then(
+        (ack) => {
+          const ackAt = performance.now();
+          if (!ack.ok) return void count(ack.error.code);
+          acked++;
+          if (ackAt >= windowStart && ackAt <= windowEnd) acksInWindow++;
+          if (dueAt >= windowStart && dueAt < windowEnd) latencies.push(ackAt - dueAt);
+        },
+        () => void count('timeout'),
+      );
+  };
+  await new Promise<void>((resolve) => {
+    let issued = 0;
+    let windowOpen = false;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (!windowOpen && now >= windowStart) {
+        windowOpen = true;
+        cpuAtStart = process.cpuUsage();
+      }
+      const due = dueSends(Math.min(now, windowEnd) - startAt, o.ratePerSec);
+      while (issued < due) {
+        const m = o.members[issued % o.members.length]!;
+        if (m.socket.connected) pending.push(send(m, issued, startAt + (issued * 1000) / o.ratePerSec));
+        else count('disconnected');
+        issued++;
+      }
+      if (now >= windowEnd) {
+        cpuInWindow = process.cpuUsage(cpuAtStart);
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  const cpu = cpuInWindow ?? process.cpuUsage(cpuAtStart);
+  return { windowMs: o.durationMs, acksInWindow, latencies, sent, acked, errors, clientCpuPercent: round(((cpu.user + cpu.system) / 1000 / o.durationMs) * 100, 0) };
 }
 
 // ---- gateway /metrics --------------------------------------------------------------------------

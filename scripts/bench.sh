@@ -6,6 +6,9 @@
 # bench-results/bench-<timestamp>.json and bench-results/latest.json.
 # `npm run bench -- soak [--rooms N ...]` runs the soak instead (bench/soak-main.ts: one gateway,
 # rooms churned through it; writes bench-results/soak-<timestamp>.json).
+# `npm run bench -- compare [--reps 3] [--seconds 5] [--load-procs 1] [scenario ...]` runs the
+# product against the baseline Socket.IO peer instead (bench/compare-main.ts, issue 9; writes
+# bench-results/compare-<timestamp>.json and compare-latest.json; see BENCHMARKS.md).
 # `npm run bench -- fleet [--gateways N --rooms N ...]` runs the multi-gateway simulation instead
 # (bench/fleet-main.ts: memory per room and socket on one gateway, then a rolling restart of N
 # gateways under traffic; writes bench-results/fleet-<timestamp>.json).
@@ -43,6 +46,10 @@ STEP=bench
 if [[ ${1:-} == soak ]]; then
   shift
   exec node -r ./bench/register.js bench/soak-main.ts "$@"
+fi
+if [[ ${1:-} == compare ]]; then
+  shift
+  exec node -r ./bench/register.js bench/compare-main.ts "$@"
 fi
 if [[ ${1:-} == fleet ]]; then
   shift

@@ -55,7 +55,12 @@ async function roomWithLog(): Promise<{ roomId: string; epoch: number }> {
 async function logStatementsOf(call: () => Promise<unknown>): Promise<Statement[]> {
   spy.mockClear();
   await call();
-  const statements = spy.mock.calls.map(([text, values]) => ({ text: String(text), values: (values as unknown[]) ?? [] }));
+  // pool.query(text, values) or, for a named prepared statement (the append), pool.query({name, text, values}).
+  const statements = spy.mock.calls.map(([first, values]) =>
+    typeof first === 'object' && first !== null && 'text' in first
+      ? { text: String((first as { text: unknown }).text), values: ((first as { values?: unknown[] }).values as unknown[]) ?? [] }
+      : { text: String(first), values: (values as unknown[]) ?? [] },
+  );
   return statements.filter((s) => /\broom_events\b/.test(s.text));
 }
 
