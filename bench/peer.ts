@@ -34,6 +34,8 @@ interface PeerRoom {
   /** `${userId}\u0000${clientMsgId}` → the first ack's seq and ts. */
   sent: Map<string, { seq: number; ts: string }>;
   presence: Map<string, { id: string; username: string; sockets: number }>;
+  /** Who has joined (the creator from the start): a first join logs `member.joined`, as ours does. */
+  members: Set<string>;
 }
 
 interface PeerSocketData {
@@ -56,8 +58,8 @@ const joinedRoom = (roomId: string) => `joined:${roomId}`;
 
 /** A room as the API creates one: `room.created` at seq 1 by its creator (here: its first socket's user). */
 function newRoom(id: string, creator: { id: string; username: string }): PeerRoom {
-  const created: EventEnvelope = { roomId: id, seq: 1, type: 'room.created', ts: new Date().toISOString(), actor: { ...creator }, data: { name: `peer room ${id}` } };
-  return { id, seq: 1, tail: [created], sent: new Map(), presence: new Map() };
+  const created: EventEnvelope = { roomId: id, seq: 1, type: 'room.created', ts: new Date().toISOString(), actor: { ...creator }, data: { name: `peer room ${id}`, visibility: 'public' } };
+  return { id, seq: 1, tail: [created], sent: new Map(), presence: new Map(), members: new Set([creator.id]) };
 }
 
 function fail(err: unknown) {
@@ -128,6 +130,11 @@ export async function startPeer(port = 0, host = '127.0.0.1'): Promise<PeerServe
     handle('room:join', (payload) => {
       const { afterSeq } = parseOrThrow(schemas.join, payload ?? {});
       const room = roomOf(socket);
+      const { user } = socket.data;
+      if (!room.members.has(user.id)) {
+        room.members.add(user.id);
+        append(room, socket, 'member.joined', { userId: user.id, username: user.username, role: 'member' });
+      }
       const events = afterSeq === undefined ? room.tail.slice(-JOIN_LATEST_LIMIT) : room.tail.filter((e) => e.seq > afterSeq).slice(0, JOIN_AFTER_LIMIT);
       const first = events[0]?.seq ?? room.seq + 1;
       const hasMore = afterSeq === undefined ? first > 1 : room.seq - afterSeq > events.length;
