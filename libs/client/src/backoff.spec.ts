@@ -1,4 +1,4 @@
-import { backoffDelay } from './backoff';
+import { backoffDelay } from './backoff.js';
 
 describe(backoffDelay.name, () => {
   it('doubles from the base and stays within [step/2, step]', () => {

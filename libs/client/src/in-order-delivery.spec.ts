@@ -1,4 +1,4 @@
-import { InOrderDelivery } from './in-order-delivery';
+import { InOrderDelivery } from './in-order-delivery.js';
 
 const ev = (seq: number) => ({ seq, tag: `e${seq}` });
 const seqs = (events: Array<{ seq: number }>) => events.map((e) => e.seq);

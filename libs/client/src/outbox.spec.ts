@@ -1,4 +1,4 @@
-import { MemoryOutboxStorage, Outbox, OutboxFullError, WebStorageOutboxStorage, type OutboxEntry, type StorageLike } from './outbox';
+import { MemoryOutboxStorage, Outbox, OutboxFullError, WebStorageOutboxStorage, type OutboxEntry, type StorageLike } from './outbox.js';
 
 /** A stand-in for the browser's `localStorage` (a test double of a browser API). */
 class FakeStorage implements StorageLike {
