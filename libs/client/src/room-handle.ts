@@ -109,6 +109,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   private readonly rateLimited = new Map<string, number>();
   private readonly connectedWaiters = new Set<Waiter<Session>>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly pauses = new Set<() => void>();
 
   constructor(
     readonly roomId: string,
@@ -232,6 +233,8 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    for (const wake of [...this.pauses]) wake();
+    this.pauses.clear();
     const error = new ClientError('closed', 'the room handle was closed');
     for (const w of this.sendWaiters.values()) w.reject(error);
     this.sendWaiters.clear();
@@ -410,7 +413,12 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.fail(new ClientError('kicked', `removed from the room (${notice?.reason ?? 'removed'})`));
   }
 
-  /** A final error: nothing will ever be sent again through this handle. */
+  /**
+   * A final error: nothing more goes through this handle, and `client.room(id)` hands out a fresh
+   * one from now on. Waiting sends reject. Their messages leave the outbox when the server would
+   * refuse them forever (removed, banned, no such room); after a 401 (an expired token) they stay,
+   * so a client with a new token sends them.
+   */
   private fail(error: ClientError): void {
     if (this.final) return;
     this.final = error;
@@ -418,8 +426,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.session = undefined;
     if (session) this.teardown(session);
     for (const [id, w] of this.sendWaiters) {
-      // The server will refuse every one of them for the same reason: they leave the outbox.
-      this.outbox.remove(id);
+      if (error.code !== 'unauthorized') this.outbox.remove(id);
       w.reject(error);
     }
     this.sendWaiters.clear();
@@ -427,6 +434,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.connectedWaiters.clear();
     this.setState('offline', { reason: error.message });
     this.emit('error', error);
+    this.onClose();
   }
 
   // ---- sends ---------------------------------------------------------------------------------
@@ -559,18 +567,22 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.emit('state', state, detail);
   }
 
+  /** A backoff wait that `close()` cuts short (the loop then sees `closed` and stops). */
   private pause(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
+        this.pauses.delete(wake);
         resolve();
       }, ms);
-      this.timers.add(timer);
-      // close() clears the timer; the loop notices `closed` on its next turn via this resolve.
-      if (this.closed) {
+      const wake = () => {
         clearTimeout(timer);
+        this.timers.delete(timer);
         resolve();
-      }
+      };
+      this.timers.add(timer);
+      this.pauses.add(wake);
     });
   }
 }
