@@ -189,6 +189,20 @@ describe('client library (e2e)', () => {
     expect(log.filter((row) => row.type === 'message.posted').map((row) => row.seq)).toEqual([ok.seq]);
   });
 
+  it('one explicit clientMsgId sent twice at once: both calls resolve with the one commit', async () => {
+    await bothGatewaysUp();
+    const ivy = await api.register('lib_ivy');
+    const room = await api.createRoom(ivy.token, 'same id twice');
+    const r = client(ivy).room(room.id);
+    await r.join({ afterSeq: 0 });
+    const clientMsgId = `explicit-${randomUUID()}`;
+    const [x, y] = await Promise.all([r.send('once', { clientMsgId }), r.send('once', { clientMsgId })]);
+    expect(y).toEqual(x);
+    const log = await logOf(pool, room.id);
+    expect(log.filter((row) => row.client_msg_id === clientMsgId).map((row) => row.seq)).toEqual([x.seq]);
+    expect(r.pending()).toEqual([]);
+  });
+
   it('commands awaiting server support surface exactly what the server answers (compared with a raw socket)', async () => {
     await bothGatewaysUp();
     const dave = await api.register('lib_dave');

@@ -103,7 +103,8 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   private lostAt = 0;
   private final: ClientError | undefined;
   private closed = false;
-  private readonly sendWaiters = new Map<string, Waiter<SendResult>>();
+  /** clientMsgId → the callers waiting for it (two `send`s with one explicit clientMsgId share the result). */
+  private readonly sendWaiters = new Map<string, Array<Waiter<SendResult>>>();
   /** clientMsgId → the session it is in flight on (never emitted twice on one connection). */
   private readonly inflight = new Map<string, number>();
   private readonly rateLimited = new Map<string, number>();
@@ -165,8 +166,9 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
 
   /**
    * Sends a message. Resolves `{seq, ts}` once the server has committed it, however many
-   * reconnects that takes; rejects on a final error (`invalid`, `forbidden`, `not_found`), on
-   * `close()`, or with `outbox_full`. `replyTo` awaits server support (today: `invalid`).
+   * reconnects that takes (before `join()` it waits in the outbox); rejects on a final error
+   * (`invalid`, `forbidden`, `not_found`), on `close()`, or with `outbox_full`. `replyTo` awaits
+   * server support (today: `invalid`). `clientMsgId` defaults to a fresh UUID.
    */
   send(text: string, options: { replyTo?: number; clientMsgId?: string } = {}): Promise<SendResult> {
     if (this.closed) return Promise.reject(new ClientError('closed', 'this room handle is closed'));
@@ -180,7 +182,9 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
       throw err;
     }
     return new Promise<SendResult>((resolve, reject) => {
-      this.sendWaiters.set(entry.clientMsgId, { resolve, reject });
+      const waiting = this.sendWaiters.get(entry.clientMsgId);
+      if (waiting) waiting.push({ resolve, reject });
+      else this.sendWaiters.set(entry.clientMsgId, [{ resolve, reject }]);
       this.emitSend(entry);
     });
   }
@@ -236,7 +240,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     for (const wake of [...this.pauses]) wake();
     this.pauses.clear();
     const error = new ClientError('closed', 'the room handle was closed');
-    for (const w of this.sendWaiters.values()) w.reject(error);
+    for (const waiting of this.sendWaiters.values()) for (const w of waiting) w.reject(error);
     this.sendWaiters.clear();
     for (const w of this.connectedWaiters) w.reject(error);
     this.connectedWaiters.clear();
@@ -425,9 +429,9 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     const session = this.session;
     this.session = undefined;
     if (session) this.teardown(session);
-    for (const [id, w] of this.sendWaiters) {
+    for (const [id, waiting] of this.sendWaiters) {
       if (error.code !== 'unauthorized') this.outbox.remove(id);
-      w.reject(error);
+      for (const w of waiting) w.reject(error);
     }
     this.sendWaiters.clear();
     for (const w of this.connectedWaiters) w.reject(error);
@@ -488,19 +492,19 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.outbox.remove(id);
     this.rateLimited.delete(id);
     this.troubles = 0;
-    const waiter = this.sendWaiters.get(id);
+    const waiting = this.sendWaiters.get(id) ?? [];
     this.sendWaiters.delete(id);
-    waiter?.resolve(result);
+    for (const w of waiting) w.resolve(result);
     this.emit('sent', result);
   }
 
   private refuse(id: string, error: ClientError): void {
     this.outbox.remove(id);
     this.rateLimited.delete(id);
-    const waiter = this.sendWaiters.get(id);
+    const waiting = this.sendWaiters.get(id) ?? [];
     this.sendWaiters.delete(id);
-    if (waiter) waiter.reject(error);
-    else this.emit('error', error);
+    for (const w of waiting) w.reject(error);
+    if (waiting.length === 0) this.emit('error', error);
   }
 
   // ---- one-shot commands -------------------------------------------------------------------
