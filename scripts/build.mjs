@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles every app to dist/: generates the Prisma client (offline, skipped when current),
-// then one TypeScript program for apps/ and libs/ (dist/apps/<app>/src/main.js).
+// then one TypeScript program for apps/ and libs/ (dist/apps/<app>/src/main.js; the client
+// library as ES modules in dist/libs/client/src/).
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,4 +20,11 @@ const run = (cmd, args) => {
 run(process.execPath, [join(root, 'scripts/prisma-generate.mjs')]);
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+// libs/client is ESM (its package.json says "type": "module", so tsc emits ES modules there);
+// dist needs the same marker for Node to load it as ESM without guessing.
+copyFileSync(join(root, 'libs/client/package.json'), join(root, 'dist/libs/client/package.json'));
+if (!existsSync(join(root, 'dist/libs/client/src/index.js'))) {
+  console.error('build: failed: the client library (dist/libs/client/src/index.js) was not emitted');
+  process.exit(1);
+}
 console.log('build: dist/ ready');
