@@ -142,7 +142,7 @@ describe('bench baseline peer (e2e)', () => {
     expect(theirs.resend).toEqual({ sameSeq: true });
     expect(ours.resend).toEqual({ sameSeq: true });
     // ... and the same broadcasts, to the sender too, in seq order, as the same envelopes.
-    expect(theirs.broadcastToSender).toEqual(['message.posted', 'message.edited', 'message.deleted']);
+    expect(theirs.broadcastToSender).toEqual(['member.joined', 'message.posted', 'message.edited', 'message.deleted']);
     expect(ours.broadcastToSender).toEqual(theirs.broadcastToSender);
     expect(theirs.broadcastToOther.map((e) => e.type)).toEqual(ours.broadcastToOther.map((e) => e.type));
     expect(theirs.broadcastToOther.map(shape)).toEqual(ours.broadcastToOther.map(shape));
@@ -172,11 +172,12 @@ describe('bench baseline peer (e2e)', () => {
       expect(answer.result.errors).toEqual({});
       expect(answer.result.acked).toBe(answer.result.sent);
       expect(answer.result.acked).toBeGreaterThan(0);
-      // The peer numbered every acknowledged send once: its head is 1 (room.created) + the acks.
+      // The peer numbered every acknowledged send once: its head is 1 (room.created) + 2
+      // (member.joined of bob and of the probe: alice, the first, created the room) + the acks.
       const probe = await connectWithAuth(peer.url, { roomId: 'load-room', userId: 'probe', username: 'probe' }, 5_000);
       sockets.push(probe);
       const join = await probe.timeout(5_000).emitWithAck('room:join', {});
-      expect(join.ok && join.room.headSeq).toBe(1 + answer.result.acked);
+      expect(join.ok && join.room.headSeq).toBe(1 + 2 + answer.result.acked);
     } finally {
       child.kill('SIGKILL');
     }
