@@ -11,8 +11,10 @@ import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Pool } from 'pg';
 import { applyEvent, decodeSnapshotDocument, emptyRoomState, serializeRoomState, type EventEnvelope } from '../libs/domain/src';
+import { createClient, type Client, type PresenceUser } from '../libs/client/src';
 import { ApiClient, RoomMember, type ChatSocket, type TestUser } from './support/client';
-import { logOf, snapshotsOf } from './support/fault';
+import { logOf, makeAdmin, snapshotsOf } from './support/fault';
+import { startWorker } from './support/worker';
 import { reportFigure } from './support/figures';
 import { baseEnv, waitFor } from './support/processes';
 import { TestStack } from './support/stack';
@@ -43,6 +45,12 @@ describe('conversation: replies, reactions, typing (e2e)', () => {
   afterEach(() => {
     for (const s of open.splice(0)) s.close();
   });
+
+  function library(user: TestUser): Client {
+    const c = createClient({ baseUrl: stack.apiUrl, token: user.token });
+    open.push(c);
+    return c;
+  }
 
   afterAll(async () => {
     for (const s of open.splice(0)) s.close();
@@ -230,5 +238,67 @@ describe('conversation: replies, reactions, typing (e2e)', () => {
     expect(log.at(-1)!.seq).toBe(headBefore);
     // The payload is checked at the edge.
     expect(await command(b.socket, 'typing', { active: 'yes' })).toMatchObject({ ok: false, error: { code: 'invalid' } });
+  });
+
+  it('the client library: send with replyTo, react / unreact, typing and its event, end to end', async () => {
+    const room = await api.createRoom(alice.token, 'library conversation');
+    const a = library(alice).room(room.id);
+    const b = library(bob).room(room.id);
+    const aEvents: EventEnvelope[] = [];
+    const aTyping: PresenceUser[][] = [];
+    a.on('event', (e) => aEvents.push(e));
+    a.on('typing', (users) => aTyping.push(users));
+    await a.join({ afterSeq: 0 });
+    await b.join({ afterSeq: 0 });
+
+    const first = await a.send('first');
+    const reply = await b.send('a reply', { replyTo: first.seq });
+    await expect(b.send('to nowhere', { replyTo: 9_999 })).rejects.toMatchObject({ code: 'not_found' });
+    const added = await b.react(first.seq, '👍');
+    expect(added).toEqual({ seq: expect.any(Number), ts: expect.any(String) });
+    expect(await b.react(first.seq, '👍')).toEqual({ seq: null });
+    const removed = await b.unreact(first.seq, '👍');
+    expect(removed.seq).toBeGreaterThan(added.seq!);
+    expect(await b.unreact(first.seq, '👍')).toEqual({ seq: null });
+
+    await waitFor('alice to get every event', async () => aEvents.some((e) => e.seq === removed.seq));
+    expect(aEvents.find((e) => e.seq === reply.seq)!.data).toEqual({ text: 'a reply', replyTo: first.seq });
+    expect(aEvents.filter((e) => e.type.startsWith('reaction.')).map((e) => [e.seq, e.type, e.data])).toEqual([
+      [added.seq, 'reaction.added', { seq: first.seq, emoji: '👍' }],
+      [removed.seq, 'reaction.removed', { seq: first.seq, emoji: '👍' }],
+    ]);
+
+    await b.typing(true);
+    await waitFor('alice to see bob typing', async () => aTyping.at(-1)?.some((u) => u.id === bob.user.id), 1_000, 10);
+    await b.typing(false);
+    await waitFor('bob to stop typing', async () => aTyping.at(-1)?.length === 0, 1_000, 10);
+  });
+
+  it('exports contain the new events (replies, reaction.added, reaction.removed) exactly as the history API gives them', async () => {
+    const admin = await makeAdmin(stack, api);
+    const worker = await startWorker('conversation-worker', stack.env({ COLD_SNAPSHOT_SWEEP_MS: '0' }));
+    open.push({ close: () => void worker.stop() });
+    const room = await api.createRoom(alice.token, 'export conversation');
+    const a = await enter(alice, room.id);
+    const first = seqOf(await post(a, 'first'));
+    seqOf(await post(a, 'reply', first));
+    seqOf(await command(a.socket, 'reaction:add', { seq: first, emoji: '👍' }));
+    seqOf(await command(a.socket, 'reaction:remove', { seq: first, emoji: '👍' }));
+    const history = await events(room.id, alice.token);
+    expect(history.map((e) => e.type)).toEqual(['room.created', 'message.posted', 'message.posted', 'reaction.added', 'reaction.removed']);
+
+    const requested = await api.request('POST', `/admin/rooms/${room.id}/exports`, { token: admin.token, body: { format: 'ndjson' } });
+    expect(requested.status).toBe(202);
+    const id = requested.body.export.id as string;
+    await waitFor('the export to be done', async () => {
+      const view = await api.request('GET', `/admin/exports/${id}`, { token: admin.token });
+      if (view.body.export.status === 'failed') throw new Error(`export failed: ${JSON.stringify(view.body)}`);
+      return view.body.export.status === 'done';
+    }, 60_000, 100);
+    const res = await fetch(`${stack.apiUrl}/admin/exports/${id}/download`, { headers: { authorization: `Bearer ${admin.token}` } });
+    expect(res.status).toBe(200);
+    const lines = gunzipSync(Buffer.from(await res.arrayBuffer())).toString('utf8').split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines).toEqual(history.map((e) => JSON.stringify(e)));
   });
 });
