@@ -92,7 +92,7 @@ describe('edge schemas', () => {
     for (const emoji of ['👍', '👍🏽', '👨‍👩‍👧', '🇫🇷', ':tada:', ':+1:', '❤️']) {
       expect(parseOrThrow(schemas.reaction, { seq: 2, emoji })).toEqual({ seq: 2, emoji });
     }
-    for (const emoji of ['', 'abc', 'hi 👍', ':not a code:', ':' + 'x'.repeat(40) + ':', '1', '\u0000']) {
+    for (const emoji of ['', 'abc', 'hi 👍', '👍👍', '🇫🇷🇫🇷', ':not a code:', ':' + 'x'.repeat(40) + ':', '1', '\u0000']) {
       expect(() => parseOrThrow(schemas.reaction, { seq: 2, emoji })).toThrow(DomainError);
     }
     expect(() => parseOrThrow(schemas.reaction, { seq: 2, emoji: '👍', extra: 1 })).toThrow(DomainError);

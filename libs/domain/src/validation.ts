@@ -38,15 +38,22 @@ const username = storableText()
 const text = storableText().min(1).max(MAX_TEXT_LENGTH);
 /**
  * One emoji or a `:shortcode:` (CONTRACT.md), 1–32 characters: a shortcode is `:name:` of
- * letters, digits, `_`, `+` and `-`; otherwise the text must be pictographic (an emoji, with its
- * modifiers, joiners and variation selectors) and contain no whitespace or letters.
+ * letters, digits, `_`, `+` and `-`; otherwise the text must be one grapheme (one user-perceived
+ * character, so a family or a flag with its joiners counts once) that is pictographic (an emoji,
+ * with its modifiers, joiners and variation selectors), with no whitespace or letters.
  */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const isOneGrapheme = (v: string) => {
+  let n = 0;
+  for (const _ of graphemes.segment(v)) if (++n > 1) return false;
+  return n === 1;
+};
 const SHORTCODE = /^:[a-z0-9_+-]{1,30}:$/i;
 const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3)+$/u;
 const emoji = storableText()
   .min(1)
   .max(MAX_EMOJI_LENGTH)
-  .refine((v) => SHORTCODE.test(v) || (EMOJI.test(v) && /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(v)), {
+  .refine((v) => SHORTCODE.test(v) || (EMOJI.test(v) && /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(v) && isOneGrapheme(v)), {
     message: 'must be one emoji or a :shortcode:',
   });
 
