@@ -28,7 +28,7 @@ export interface RoomHandleEvents {
   /** Every room event, exactly once, in seq order, across every move and reconnect. */
   event: (event: EventEnvelope) => void;
   presence: (users: PresenceUser[]) => void;
-  /** Pending server support (`room:typing`). */
+  /** Who is typing (`room:typing`), whenever that set changes. */
   typing: (users: PresenceUser[]) => void;
   state: (state: ConnectionState, detail: StateDetail) => void;
   /** Removed or banned (`room:kicked`): the handle is offline for good. */
@@ -167,8 +167,9 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   /**
    * Sends a message. Resolves `{seq, ts}` once the server has committed it, however many
    * reconnects that takes (before `join()` it waits in the outbox); rejects on a final error
-   * (`invalid`, `forbidden`, `not_found`), on `close()`, or with `outbox_full`. `replyTo` awaits
-   * server support (today: `invalid`). `clientMsgId` defaults to a fresh UUID.
+   * (`invalid`, `forbidden`, `not_found`), on `close()`, or with `outbox_full`. `replyTo` is the seq
+   * of a message of this room that is not deleted (`not_found` otherwise). `clientMsgId` defaults
+   * to a fresh UUID.
    */
   send(text: string, options: { replyTo?: number; clientMsgId?: string } = {}): Promise<SendResult> {
     if (this.closed) return Promise.reject(new ClientError('closed', 'this room handle is closed'));
@@ -198,17 +199,24 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     return this.command('message:delete', { seq }).then(commitOf);
   }
 
-  /** Pending server support (`reaction:add`). `seq: null`: it was already there. */
+  /**
+   * `reaction:add`. `seq: null`: the user already had this reaction, nothing was written. Sent
+   * once, like `edit`: on `room_moved` / `unavailable` it rejects and the caller may retry (a
+   * retry of a reaction that did land answers `seq: null`).
+   */
   react(seq: number, emoji: string): Promise<{ seq: number | null; ts?: string }> {
     return this.command('reaction:add', { seq, emoji }).then(reactionOf);
   }
 
-  /** Pending server support (`reaction:remove`). */
+  /** `reaction:remove`. `seq: null`: the user did not have this reaction, nothing was written. */
   unreact(seq: number, emoji: string): Promise<{ seq: number | null; ts?: string }> {
     return this.command('reaction:remove', { seq, emoji }).then(reactionOf);
   }
 
-  /** Pending server support (`typing`). */
+  /**
+   * `typing`: true while the user types (renew it every 2–3 s; the server lapses it 5 s after the
+   * last renewal), false when they stop. Rate-limited by the server (2 a second).
+   */
   async typing(active: boolean): Promise<void> {
     await this.command('typing', { active });
   }

@@ -4,6 +4,8 @@ export type EventType =
   | 'message.posted'
   | 'message.edited'
   | 'message.deleted'
+  | 'reaction.added'
+  | 'reaction.removed'
   | 'member.joined'
   | 'member.left'
   | 'member.invited'
@@ -20,9 +22,12 @@ export type MemberRole = 'owner' | 'moderator' | 'member';
 export interface EventDataByType {
   /** `visibility` is absent in rooms created before it existed: those are `public`. */
   'room.created': { name: string; visibility?: RoomVisibility };
-  'message.posted': { text: string };
+  /** `replyTo`: the seq of an earlier, not deleted message of the same room. */
+  'message.posted': { text: string; replyTo?: number };
   'message.edited': { seq: number; text: string };
   'message.deleted': { seq: number };
+  'reaction.added': { seq: number; emoji: string };
+  'reaction.removed': { seq: number; emoji: string };
   'member.joined': { userId: string; username: string; role: MemberRole };
   'member.left': { userId: string };
   'member.invited': { userId: string; username: string };
@@ -58,6 +63,8 @@ export const EVENT_TYPES: readonly EventType[] = [
   'message.posted',
   'message.edited',
   'message.deleted',
+  'reaction.added',
+  'reaction.removed',
   'member.joined',
   'member.left',
   'member.invited',

@@ -52,6 +52,7 @@ function expectSameState(actual: RoomState, expected: RoomState): void {
   expect({ ...actual, messages: undefined, sent: undefined }).toEqual({ ...expected, messages: undefined, sent: undefined });
   expect([...actual.messages]).toEqual([...expected.messages]);
   expect([...actual.sent]).toEqual([...expected.sent]);
+  expect(serializeRoomState(actual).reactions).toEqual(serializeRoomState(expected).reactions);
 }
 
 function sha256(text: string): string {
@@ -203,7 +204,7 @@ describe('snapshot format 2 (membership)', () => {
   it('round-trips members, roles, mutes, invitations and bans', () => {
     const state = memberRoom();
     const { json } = encodeSnapshotDocument(state);
-    expect(JSON.parse(json).format).toBe(2);
+    expect(JSON.parse(json).format).toBe(SNAPSHOT_FORMAT);
     const loaded = decodeSnapshotDocument(json, { roomId: ROOM, seq: 25 });
     expectSameState(loaded, state);
     expect([...loaded.members]).toEqual([...state.members]);
@@ -232,5 +233,69 @@ describe('snapshot format 2 (membership)', () => {
     (serialized.members as unknown[]).push(['u-x', 'x', 'king', null]);
     const document = { format: 2, roomId: ROOM, seq: 25, createdAt: ts(26), checksum: sha256(JSON.stringify(serialized)), state: serialized };
     expect(() => decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 25 })).toThrow(CorruptSnapshotError);
+  });
+});
+
+describe('snapshot format 3 (reactions)', () => {
+  /** history(40) (its window holds seqs 2..40, some deleted), then reactions on a few messages. */
+  function reactedRoom(): RoomState {
+    const state = fold(history(40));
+    let seq = 40;
+    const react = (type: 'reaction.added' | 'reaction.removed', target: number, emoji: string, actor = BOB) =>
+      applyEvent(state, { roomId: ROOM, seq: ++seq, ts: ts(seq), actor, type, data: { seq: target, emoji } });
+    react('reaction.added', 38, '👍');
+    react('reaction.added', 38, '👍', ALICE);
+    react('reaction.added', 38, ':tada:');
+    react('reaction.added', 2, '😀');
+    react('reaction.removed', 38, '👍');
+    react('reaction.added', 39, '🔥');
+    return state;
+  }
+
+  it('round-trips the reactions, in order, and writes format 3', () => {
+    const state = reactedRoom();
+    expect(serializeRoomState(state).reactions).toEqual([
+      [38, [['👍', [ALICE.id]], [':tada:', [BOB.id]]]],
+      [2, [['😀', [BOB.id]]]],
+      [39, [['🔥', [BOB.id]]]],
+    ]);
+    const { json } = encodeSnapshotDocument(state);
+    expect(JSON.parse(json).format).toBe(3);
+    const loaded = decodeSnapshotDocument(json, { roomId: ROOM, seq: state.headSeq });
+    expectSameState(loaded, state);
+    expect(loaded.messages.hasReaction(38, ':tada:', BOB.id)).toBe(true);
+    expect(loaded.messages.hasReaction(38, '👍', BOB.id)).toBe(false);
+  });
+
+  it('a snapshot plus the rest of the log folds to the same reactions as the whole log', () => {
+    const whole = reactedRoom();
+    const events: EventEnvelope[] = [];
+    let seq = whole.headSeq;
+    events.push({ roomId: ROOM, seq: ++seq, ts: ts(seq), actor: ALICE, type: 'reaction.added', data: { seq: 38, emoji: '🔥' } });
+    events.push({ roomId: ROOM, seq: ++seq, ts: ts(seq), actor: ALICE, type: 'message.deleted', data: { seq: 39 } });
+    const cut = decodeSnapshotDocument(encodeSnapshotDocument(whole).json, { roomId: ROOM, seq: whole.headSeq });
+    fold(events, whole);
+    fold(events, cut);
+    expectSameState(cut, whole);
+    // A deleted message loses its reactions.
+    expect(whole.messages.reactions(39)).toBeUndefined();
+  });
+
+  it('still loads a format-2 document (no reactions in it)', () => {
+    const state = fold(history(30));
+    const legacy = serializeRoomState(state) as unknown as Record<string, unknown>;
+    delete legacy.reactions;
+    const document = { format: 2, roomId: ROOM, seq: 30, createdAt: ts(31), checksum: sha256(JSON.stringify(legacy)), state: legacy };
+    const loaded = decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 30 });
+    expectSameState(loaded, state);
+    expect(loaded.messages.reactedMessages).toBe(0);
+  });
+
+  it('rejects a format-3 document with a malformed reactions entry', () => {
+    const state = reactedRoom();
+    const serialized = serializeRoomState(state);
+    (serialized.reactions as unknown[]).push([5, [['👍', 'not-a-list']]]);
+    const document = { format: 3, roomId: ROOM, seq: state.headSeq, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    expect(() => decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: state.headSeq })).toThrow(CorruptSnapshotError);
   });
 });

@@ -13,11 +13,11 @@ import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
 /**
  * Version of the document layout. Bump it when `SerializedRoomState` changes shape, and keep
  * reading every older one (CONTRACT.md). 1: name and the two windows. 2: adds the membership
- * (visibility, owner, members, invited, banned).
+ * (visibility, owner, members, invited, banned). 3: adds the reactions of the window's messages.
  */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 /** Every format `decodeSnapshotDocument` reads. */
-export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2];
+export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2, 3];
 
 /** RoomState as plain JSON. Map entries keep their insertion order (it decides window eviction). */
 export interface SerializedRoomState {
@@ -37,6 +37,11 @@ export interface SerializedRoomState {
   invited?: Array<[string, string]>;
   /** [userId, username or null]. */
   banned?: Array<[string, string | null]>;
+  /**
+   * Format 3 on; absent before (no reactions existed). [seq, [[emoji, [userId…]]…]] for the
+   * window's messages that have reactions, in the window's order of them.
+   */
+  reactions?: Array<[number, Array<[string, string[]]>]>;
 }
 
 /** The stored document. `checksum` is the sha256 hex of `JSON.stringify(state)`. */
@@ -68,7 +73,26 @@ export function serializeRoomState(state: RoomState): SerializedRoomState {
   state.messages.forEach((seq, authorId, deleted) => messages.push([seq, authorId, deleted]));
   const sent: SerializedRoomState['sent'] = [];
   state.sent.forEach((key, seq, tsMs, tsText) => sent.push([key, seq, tsText ?? new Date(tsMs).toISOString()]));
-  return { roomId: state.roomId, name: state.name, headSeq: state.headSeq, messages, sent, ...serializeMembership(state) };
+  return {
+    roomId: state.roomId,
+    name: state.name,
+    headSeq: state.headSeq,
+    messages,
+    sent,
+    ...serializeMembership(state),
+    reactions: serializeReactions(state),
+  };
+}
+
+/** The format-3 part: the reactions (the worker encoder writes it last, as here). */
+export function serializeReactions(state: RoomState): NonNullable<SerializedRoomState['reactions']> {
+  const reactions: NonNullable<SerializedRoomState['reactions']> = [];
+  state.messages.forEachReactions((seq, byEmoji) => {
+    const entry: Array<[string, string[]]> = [];
+    byEmoji.forEach((users, emoji) => entry.push([emoji, [...users]]));
+    reactions.push([seq, entry]);
+  });
+  return reactions;
 }
 
 /** The format-2 part of the state, in its key order (the worker encoder writes the same). */
@@ -89,6 +113,9 @@ export function deserializeRoomState(s: SerializedRoomState): RoomState {
   const windows = emptyRoomState(s.roomId);
   for (const [seq, authorId, deleted] of s.messages) windows.messages.add(seq, authorId, deleted);
   for (const [key, seq, ts] of s.sent) windows.sent.set(key, seq, ts);
+  for (const [seq, byEmoji] of s.reactions ?? []) {
+    for (const [emoji, users] of byEmoji) for (const userId of users) windows.messages.addReaction(seq, emoji, userId);
+  }
   const members = new Map<string, MemberInfo>();
   for (const [id, username, role, mutedUntil] of s.members ?? []) members.set(id, { username, role, mutedUntil });
   return {
@@ -167,7 +194,10 @@ export function decodeSnapshotDocument(json: string, expected: { roomId: string;
   if (typeof doc.checksum !== 'string' || doc.state === undefined || sha256Hex(JSON.stringify(doc.state)) !== doc.checksum) {
     throw new CorruptSnapshotError('checksum', `${where}: checksum mismatch`);
   }
-  const problem = stateProblem(doc.state, expected) ?? (doc.format >= 2 ? membershipProblem(doc.state as Record<string, unknown>) : null);
+  const problem =
+    stateProblem(doc.state, expected) ??
+    (doc.format >= 2 ? membershipProblem(doc.state as Record<string, unknown>) : null) ??
+    (doc.format >= 3 ? reactionsProblem(doc.state as Record<string, unknown>) : null);
   if (problem) throw new CorruptSnapshotError('state', `${where}: ${problem}`);
   return deserializeRoomState(doc.state as SerializedRoomState);
 }
@@ -219,6 +249,23 @@ function membershipProblem(state: Record<string, unknown>): string | null {
   if (!Array.isArray(state.banned)) return 'state banned is not an array';
   for (const b of state.banned) {
     if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== 'string' || !isNullableString(b[1])) return `bad banned entry ${JSON.stringify(b)}`;
+  }
+  return null;
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** Shape check of the format-3 reactions part. */
+function reactionsProblem(state: Record<string, unknown>): string | null {
+  if (!Array.isArray(state.reactions)) return 'state reactions is not an array';
+  for (const r of state.reactions) {
+    const ok =
+      Array.isArray(r) &&
+      r.length === 2 &&
+      isSeq(r[0]) &&
+      Array.isArray(r[1]) &&
+      (r[1] as unknown[]).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && isStringArray(e[1]));
+    if (!ok) return `bad reactions entry ${JSON.stringify(r)}`;
   }
   return null;
 }

@@ -1,7 +1,9 @@
+import { DomainError } from './errors';
 import type { EventDataByType, EventEnvelope, MemberRole, RoomVisibility } from './events';
-import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo } from './room-windows';
+import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo, type MessageReactions } from './room-windows';
+import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER } from './socket-events';
 
-export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo };
+export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo, type MessageReactions };
 
 /**
  * The folded state of one room as its owning gateway holds it. It is deliberately bounded:
@@ -84,6 +86,16 @@ export function applyEvent(state: RoomState, event: EventEnvelope): RoomState {
     case 'message.posted':
       state.messages.add(event.seq, event.actor?.id ?? null);
       break;
+    case 'reaction.added': {
+      const d = event.data as EventDataByType['reaction.added'];
+      if (event.actor) state.messages.addReaction(d.seq, d.emoji, event.actor.id);
+      break;
+    }
+    case 'reaction.removed': {
+      const d = event.data as EventDataByType['reaction.removed'];
+      if (event.actor) state.messages.removeReaction(d.seq, d.emoji, event.actor.id);
+      break;
+    }
     case 'message.edited':
       break;
     case 'message.deleted':
@@ -183,4 +195,34 @@ export function judge(info: MessageInfo, userId: string, action: 'edit' | 'delet
   if (info.authorId === userId) return 'ok';
   if (action === 'delete' && moderates) return 'ok';
   return 'forbidden';
+}
+
+/**
+ * Where the message at `seq` stands for a reply or a reaction, from memory: `live`, `not_found`
+ * (never posted, or deleted), or `unknown` (older than the window: ask the log).
+ */
+export function messageStatus(state: RoomState, seq: number): 'live' | 'not_found' | 'unknown' {
+  if (seq > state.headSeq) return 'not_found';
+  const info = state.messages.get(seq);
+  if (info) return info.deleted ? 'not_found' : 'live';
+  const oldest = state.messages.oldestSeq();
+  return oldest !== undefined && seq > oldest ? 'not_found' : 'unknown';
+}
+
+/**
+ * Decides `reaction:add` / `reaction:remove` on a message held in the window: `write` (append the
+ * event) or `noop` (the user already has it, or does not: ack `seq: null`, write nothing). Throws
+ * `forbidden` when an add would pass a cap (MAX_REACTIONS_PER_MESSAGE pairs on the message,
+ * MAX_REACTIONS_PER_USER emoji of one user on it). The caller has checked the message is live.
+ */
+export function decideReaction(state: RoomState, seq: number, emoji: string, userId: string, add: boolean): 'write' | 'noop' {
+  const has = state.messages.hasReaction(seq, emoji, userId);
+  if (!add) return has ? 'write' : 'noop';
+  if (has) return 'noop';
+  const { total, byUser } = state.messages.reactionCounts(seq, userId);
+  if (byUser >= MAX_REACTIONS_PER_USER) {
+    throw new DomainError('forbidden', `at most ${MAX_REACTIONS_PER_USER} different reactions of yours on one message`);
+  }
+  if (total >= MAX_REACTIONS_PER_MESSAGE) throw new DomainError('forbidden', `message ${seq} has the most reactions it may have (${MAX_REACTIONS_PER_MESSAGE})`);
+  return 'write';
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DomainError } from './errors';
-import { MAX_CLIENT_MSG_ID_LENGTH, MAX_MUTE_SECONDS, MAX_REASON_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
+import { MAX_CLIENT_MSG_ID_LENGTH, MAX_EMOJI_LENGTH, MAX_MUTE_SECONDS, MAX_REASON_LENGTH, MAX_TEXT_LENGTH } from './socket-events';
 
 /**
  * U+0000 (Postgres text and jsonb refuse it) or a lone surrogate (not Unicode at all: jsonb
@@ -36,6 +36,26 @@ const username = storableText()
   .max(32)
   .regex(/^[a-z0-9_.-]+$/, 'username may only contain a-z, 0-9, "_", "." and "-"');
 const text = storableText().min(1).max(MAX_TEXT_LENGTH);
+/**
+ * One emoji or a `:shortcode:` (CONTRACT.md), 1–32 characters: a shortcode is `:name:` of
+ * letters, digits, `_`, `+` and `-`; otherwise the text must be one grapheme (one user-perceived
+ * character, so a family or a flag with its joiners counts once) that is pictographic (an emoji,
+ * with its modifiers, joiners and variation selectors), with no whitespace or letters.
+ */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const isOneGrapheme = (v: string) => {
+  let n = 0;
+  for (const _ of graphemes.segment(v)) if (++n > 1) return false;
+  return n === 1;
+};
+const SHORTCODE = /^:[a-z0-9_+-]{1,30}:$/i;
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f|\u20e3)+$/u;
+const emoji = storableText()
+  .min(1)
+  .max(MAX_EMOJI_LENGTH)
+  .refine((v) => SHORTCODE.test(v) || (EMOJI.test(v) && /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u.test(v) && isOneGrapheme(v)), {
+    message: 'must be one emoji or a :shortcode:',
+  });
 
 export const schemas = {
   register: z.strictObject({
@@ -78,7 +98,10 @@ export const schemas = {
   send: z.strictObject({
     clientMsgId: storableText().min(1).max(MAX_CLIENT_MSG_ID_LENGTH),
     text,
+    replyTo: seq.optional(),
   }),
+  reaction: z.strictObject({ seq, emoji }),
+  typing: z.strictObject({ active: z.boolean() }),
   edit: z.strictObject({ seq, text }),
   delete: z.strictObject({ seq }),
   leave: z.strictObject({}),

@@ -59,5 +59,6 @@ function serializedState(copy) {
     members: m.members,
     invited: m.invited,
     banned: m.banned,
+    reactions: copy.reactions,
   };
 }

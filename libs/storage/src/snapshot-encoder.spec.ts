@@ -38,6 +38,11 @@ function room(posts: number, name = 'Ünïcode "room" \\ \u2028 😀'): RoomStat
     const actor = i === 5 ? null : i % 2 ? BOB : ALICE;
     events.push({ roomId: ROOM, seq, type: 'message.posted', ts, actor, data: { text: `m${seq}` }, clientMsgId: `${'x'.repeat(50)}-"\\-😀-${i}` });
     if (i % 3 === 2) events.push({ roomId: ROOM, seq: seq + 1, type: 'message.deleted', ts, actor, data: { seq } });
+    // Reactions (format 3) on some live messages, with an emoji JSON must encode.
+    else if (i % 4 === 1) {
+      events.push({ roomId: ROOM, seq: seq + 1, type: 'reaction.added', ts, actor: ALICE, data: { seq, emoji: '👍🏽' } });
+      events.push({ roomId: ROOM, seq: seq + 2, type: 'reaction.added', ts, actor: BOB, data: { seq, emoji: ':"tada":' } });
+    }
   }
   for (const e of events) applyEvent(state, e);
   return state;

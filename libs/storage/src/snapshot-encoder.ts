@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { encodeSnapshotDocument, serializeMembership, SNAPSHOT_FORMAT, type RoomState, type SerializedRoomState } from '../../domain/src';
+import { encodeSnapshotDocument, serializeMembership, serializeReactions, SNAPSHOT_FORMAT, type RoomState, type SerializedRoomState } from '../../domain/src';
 
 const gzip = promisify(gzipCb);
 
@@ -81,6 +81,8 @@ export interface RoomStateCopy {
   sentTsTexts: Array<[number, string]>;
   /** The format-2 membership part, already in its serialized form (small: one entry a member). */
   membership: Pick<SerializedRoomState, 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned'>;
+  /** The format-3 reactions, serialized (one entry per message that has reactions; capped). */
+  reactions: NonNullable<SerializedRoomState['reactions']>;
 }
 
 /**
@@ -124,6 +126,7 @@ export function copyRoomState(state: RoomState, createdAt: Date): RoomStateCopy 
     sentTsMs,
     sentTsTexts,
     membership: serializeMembership(state),
+    reactions: serializeReactions(state),
   };
 }
 

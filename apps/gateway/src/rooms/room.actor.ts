@@ -5,6 +5,8 @@ import {
   assertMayWrite,
   canModify,
   decideMemberCommand,
+  decideReaction,
+  messageStatus,
   membershipAfter,
   moderates,
   readVerdict,
@@ -249,8 +251,11 @@ export class RoomActor implements CommitTarget {
     return snapshot;
   }
 
-  /** Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId. */
-  async send(author: Principal, clientMsgId: string, text: string): Promise<CommittedRef> {
+  /**
+   * Posts a message; resolves with its seq and ts once committed. Idempotent per clientMsgId.
+   * `replyTo` must name a message of this room that is not deleted (`not_found` otherwise).
+   */
+  async send(author: Principal, clientMsgId: string, text: string, replyTo?: number): Promise<CommittedRef> {
     const { committed } = await this.serially(async () => {
       // A resend of a message committed (or in flight) before a mute still gets its first result:
       // it writes nothing. Only a new message is refused.
@@ -260,7 +265,10 @@ export class RoomActor implements CommitTarget {
       const inFlight = this.pendingByKey.get(key);
       if (inFlight) return { committed: inFlight.promise };
       assertMayWrite(this.state, callerOf(author), Date.now());
-      return { committed: this.append('message.posted', author, { text }, clientMsgId, key).promise };
+      if (replyTo === undefined) return { committed: this.append('message.posted', author, { text }, clientMsgId, key).promise };
+      await this.assertLiveMessage(replyTo);
+      // A message still being committed (above the head) is not a reply target yet: `not_found`.
+      return { committed: this.append('message.posted', author, { text, replyTo }, clientMsgId, key).promise };
     });
     return committed;
   }
@@ -281,6 +289,26 @@ export class RoomActor implements CommitTarget {
       return { committed: this.append('message.deleted', author, { seq }, undefined, undefined).promise };
     });
     return committed;
+  }
+
+  /**
+   * `reaction:add` (`add`) or `reaction:remove` on the message at `seq`. Decided against the
+   * folded reactions, so a duplicate add (or the removal of an absent reaction) writes nothing
+   * and resolves null. Like a membership command it holds the room's chain until its event is
+   * committed, so the next reaction command sees it folded (no duplicate can slip in between).
+   * Only messages in the window can take reactions (their reactions are in memory): an older,
+   * live one is `forbidden`.
+   */
+  async react(user: Principal, seq: number, emoji: string, add: boolean): Promise<CommittedRef | null> {
+    return this.serially(async () => {
+      assertMayWrite(this.state, callerOf(user), Date.now());
+      await this.assertLiveMessage(seq);
+      if (!this.state.messages.has(seq)) {
+        throw new DomainError('forbidden', `message ${seq} is older than the most recent messages that take reactions`);
+      }
+      if (decideReaction(this.state, seq, emoji, user.id, add) === 'noop') return null;
+      return this.append(add ? 'reaction.added' : 'reaction.removed', user, { seq, emoji }, undefined, undefined).promise;
+    });
   }
 
   /**
@@ -491,6 +519,16 @@ export class RoomActor implements CommitTarget {
     if (key) this.pendingByKey.set(key, pending);
     this.deps.writer.enqueue(this, event);
     return pending;
+  }
+
+  /** `not_found` unless the message at `seq` exists and is not deleted (older ones: the log). */
+  private async assertLiveMessage(seq: number): Promise<void> {
+    let status = messageStatus(this.state, seq);
+    if (status === 'unknown') {
+      const info = await this.deps.events.findMessage(this.roomId, seq);
+      status = info && !info.deleted ? 'live' : 'not_found';
+    }
+    if (status === 'not_found') throw new DomainError('not_found', `no message at seq ${seq}`);
   }
 
   private async authorise(user: Principal, seq: number, action: 'edit' | 'delete'): Promise<void> {

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Inject, Logger } from '@nestjs/common';
+import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
@@ -20,6 +20,8 @@ import {
   type CommitAck,
   type JoinAck,
   type MemberAck,
+  type ReactionAck,
+  type TypingAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
 import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
@@ -27,6 +29,7 @@ import { RoomHibernator } from '../lifecycle/room.hibernator';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
+import { TypingTracker } from '../rooms/typing.tracker';
 import type { MemberCommandResult, RoomActor } from '../rooms/room.actor';
 import { CONFIG, OWNERSHIP } from '../tokens';
 import { ackFailureLevel, type AckStage } from './ack-failure';
@@ -50,14 +53,24 @@ interface AcceptedCommand<T> {
 }
 
 /**
+ * `typing` renewals per user: a client renews about every 2–3 s while keys are pressed, so 2 a
+ * second with a burst of 5 is ample; more is `rate_limited` (the state is memory, not the log).
+ */
+const TYPING_RATE_PER_SEC = 2;
+const TYPING_BURST = 5;
+
+/**
  * The Socket.IO edge of a gateway: authenticates the handshake, parses and rate-limits each
  * command, and hands it to the room's actor. No business rule lives here.
  */
 @WebSocketGateway()
-export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
+export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModuleDestroy {
   private readonly logger = new Logger(RoomGateway.name);
   private readonly presence = new PresenceTracker();
   private readonly sendLimiter: TokenBucketLimiter;
+  private readonly typingLimiter = new TokenBucketLimiter(TYPING_RATE_PER_SEC, TYPING_BURST);
+  /** Who is typing: memory only, never logged; `room:typing` goes out when a room's set changes. */
+  private readonly typing = new TypingTracker((roomId) => this.broadcastTyping(roomId));
   private server!: Server;
 
   constructor(
@@ -100,6 +113,10 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     });
   }
 
+  onModuleDestroy(): void {
+    this.typing.clear();
+  }
+
   /** Ticket → user and room; the room must be owned here, and is loaded (lease taken) now. */
   private async authenticate(socket: RoomSocket): Promise<void> {
     const ticket = (socket.handshake.auth as { ticket?: unknown } | undefined)?.ticket;
@@ -124,7 +141,11 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     const data = socket.data;
     if (data?.roomId) this.hibernator.touch(data.roomId);
     if (!data?.joined) return;
-    if (this.presence.leave(data.roomId, data.user.id)) this.broadcastPresence(data.roomId);
+    if (this.presence.leave(data.roomId, data.user.id)) {
+      // The user's last socket in the room left: their typing state ends at once.
+      this.typing.stop(data.roomId, data.user.id);
+      this.broadcastPresence(data.roomId);
+    }
   }
 
   @SubscribeMessage('room:join')
@@ -152,12 +173,12 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
   /** `message:send` (bound in afterInit, not through Nest: see there). */
   send(socket: RoomSocket, payload: unknown): Promise<CommitAck | AckError> {
     return this.respond('send', socket, () => {
-      const { clientMsgId, text } = parseOrThrow(schemas.send, payload);
+      const { clientMsgId, text, replyTo } = parseOrThrow(schemas.send, payload);
       this.limit(socket);
       return {
         about: { clientMsgId },
         run: async () => {
-          const { seq, ts } = await this.actorOf(socket).send(socket.data.user, clientMsgId, text);
+          const { seq, ts } = await this.actorOf(socket).send(socket.data.user, clientMsgId, text, replyTo);
           return { ok: true as const, seq, ts };
         },
       };
@@ -189,6 +210,52 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
         run: async () => {
           const ref = await this.actorOf(socket).delete(socket.data.user, seq);
           return { ok: true as const, seq: ref.seq, ts: ref.ts };
+        },
+      };
+    });
+  }
+
+  @SubscribeMessage('reaction:add')
+  reactionAdd(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReactionAck | AckError> {
+    return this.reaction(socket, payload, true);
+  }
+
+  @SubscribeMessage('reaction:remove')
+  reactionRemove(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReactionAck | AckError> {
+    return this.reaction(socket, payload, false);
+  }
+
+  private reaction(socket: RoomSocket, payload: unknown, add: boolean): Promise<ReactionAck | AckError> {
+    return this.respond('react', socket, () => {
+      const { seq, emoji } = parseOrThrow(schemas.reaction, payload);
+      this.limit(socket);
+      return {
+        about: { seq },
+        run: async () => {
+          const ref = await this.actorOf(socket).react(socket.data.user, seq, emoji, add);
+          return ref ? { ok: true as const, seq: ref.seq, ts: ref.ts } : { ok: true as const, seq: null };
+        },
+      };
+    });
+  }
+
+  /**
+   * `typing {active}`: gateway memory only (TypingTracker), never the log. Only a socket that
+   * joined the room may type in it; renewals are rate-limited per user.
+   */
+  @SubscribeMessage('typing')
+  typingCommand(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<TypingAck | AckError> {
+    return this.respond('typing', socket, () => {
+      const { active } = parseOrThrow(schemas.typing, payload);
+      if (!socket.data.joined) throw new DomainError('forbidden', 'join the room first');
+      if (active && !this.typingLimiter.tryTake(socket.data.user.id)) throw new DomainError('rate_limited', 'too many typing renewals; slow down');
+      return {
+        about: {},
+        run: async () => {
+          const { roomId, user } = socket.data;
+          if (active) this.typing.start(roomId, { id: user.id, username: user.username });
+          else this.typing.stop(roomId, user.id);
+          return { ok: true as const };
         },
       };
     });
@@ -314,6 +381,10 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
 
   private limit(socket: RoomSocket): void {
     if (!this.sendLimiter.tryTake(socket.data.user.id)) throw new DomainError('rate_limited', 'too many messages; slow down');
+  }
+
+  private broadcastTyping(roomId: string): void {
+    this.server?.to(joinedRoom(roomId)).emit('room:typing', { users: this.typing.users(roomId) });
   }
 
   private broadcastPresence(roomId: string): void {
