@@ -20,10 +20,12 @@ import {
   type CommitAck,
   type JoinAck,
   type MemberAck,
+  type ReadMarkAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
 import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
 import { RoomHibernator } from '../lifecycle/room.hibernator';
+import { ReadMarkerBatcher } from '../read-markers/read-marker.batcher';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
@@ -69,6 +71,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
     private readonly drainer: DrainService,
     private readonly hibernator: RoomHibernator,
     private readonly metrics: GatewayMetrics,
+    private readonly readMarkers: ReadMarkerBatcher,
   ) {
     const rate = config.rateLimitMsgPerSec;
     this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
@@ -257,6 +260,27 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect {
         run: () =>
           // The end is fixed when the command arrives; 0 seconds is "until now", which lifts it.
           this.member(socket, (actor, user) => actor.member(user, { kind: 'mute', userId, until: new Date(Date.now() + seconds * 1000).toISOString() })),
+      };
+    });
+  }
+
+  /**
+   * `read:mark`: the caller's marker, capped at the room's head (a marker past it would hide
+   * messages not yet sent). Not a room command: it skips the actor's queue and the group commit
+   * and is batched with other marks (ReadMarkerBatcher); the socket's access was checked at the
+   * handshake, and a ban or removal closes it.
+   */
+  @SubscribeMessage('read:mark')
+  readMark(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReadMarkAck | AckError> {
+    return this.respond('read', socket, () => {
+      const { seq } = parseOrThrow(schemas.readMark, payload);
+      return {
+        about: { seq },
+        run: async () => {
+          const actor = this.actorOf(socket);
+          const lastReadSeq = await this.readMarkers.mark(socket.data.user.id, actor.roomId, Math.min(seq, actor.headSeq));
+          return { ok: true as const, lastReadSeq };
+        },
       };
     });
   }
