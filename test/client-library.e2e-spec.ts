@@ -243,6 +243,9 @@ describe('client library (e2e)', () => {
         else if (server.ok === false) expect([event, mine]).toEqual([event, { code: server.error.code, message: server.error.message }]);
         else expect([event, mine]).toEqual([event, expect.objectContaining({ resolved: expect.anything() })]);
       }
+      // read:mark is served: the library resolves the marker as stored, which never moves back.
+      expect(await lib.markRead(first.seq)).toEqual({ lastReadSeq: first.seq });
+      expect(await lib.markRead(Math.max(0, first.seq - 1))).toEqual({ lastReadSeq: first.seq });
     } finally {
       raw.close();
     }

@@ -12,7 +12,6 @@ export interface PendingClientToServerEvents {
   'reaction:add': (payload: ReactionPayload, ack: (res: ReactionAck | AckError) => void) => void;
   'reaction:remove': (payload: ReactionPayload, ack: (res: ReactionAck | AckError) => void) => void;
   typing: (payload: { active: boolean }, ack: (res: { ok: true } | AckError) => void) => void;
-  'read:mark': (payload: { seq: number }, ack: (res: { ok: true; lastReadSeq: number } | AckError) => void) => void;
 }
 
 export interface PendingServerToClientEvents {
