@@ -50,7 +50,9 @@ export type AppendOutcome = 'committed' | 'fenced';
  * folded here rather than applied in turn: a message posted in the batch is inserted with its
  * last edit in the batch (or not at all if the batch deletes it); an edit updates a row written
  * by an earlier batch only when the batch does not also delete it (one row is never modified
- * twice by one statement); a delete removes an earlier batch's row.
+ * twice by one statement); a delete removes an earlier batch's row. The projection reads the
+ * event data defensively (a missing text is '', a non-numeric replyTo is null): the log's
+ * validation is the gateway's, and a projection must never be what refuses a batch.
  */
 const APPEND_SQL = `
 WITH batch AS (
@@ -77,13 +79,14 @@ WITH batch AS (
   ORDER BY room_id, (data->>'seq')::int, seq DESC
 ), msg_posted AS (
   INSERT INTO room_messages (room_id, seq, actor_id, actor_username, text, reply_to, created_at)
-  SELECT p.room_id, p.seq, p.actor_id, p.actor_username, COALESCE(x.text, p.data->>'text'), (p.data->>'replyTo')::int, p.created_at
+  SELECT p.room_id, p.seq, p.actor_id, p.actor_username, COALESCE(x.text, p.data->>'text', ''),
+         CASE WHEN jsonb_typeof(p.data->'replyTo') = 'number' THEN (p.data->>'replyTo')::int END, p.created_at
   FROM ev p LEFT JOIN msg_edited x ON x.room_id = p.room_id AND x.target = p.seq
   WHERE p.type = 'message.posted'
     AND NOT EXISTS (SELECT 1 FROM msg_deleted d WHERE d.room_id = p.room_id AND d.target = p.seq)
   RETURNING 1
 ), msg_updated AS (
-  UPDATE room_messages m SET text = x.text
+  UPDATE room_messages m SET text = COALESCE(x.text, m.text)
   FROM msg_edited x
   WHERE m.room_id = x.room_id AND m.seq = x.target
     AND NOT EXISTS (SELECT 1 FROM msg_deleted d WHERE d.room_id = x.room_id AND d.target = x.target)
