@@ -24,13 +24,14 @@ import { closeAll, type Figure, mapLimit, type Member, round } from './lib';
 import { renderTable } from './report';
 import { type BenchContext, SCENARIOS } from './scenarios';
 import { snapshotWave } from './snapshot-wave';
+import { readSide } from './read-side';
 import { runEntryPoint } from './entry-point';
 
 /** The whole run must end within this; otherwise everything is stopped and the run fails. */
 const WATCHDOG_MS = 12 * 60_000;
 const USERS = 20;
 /** Every scenario, in run order; `npm run bench -- <id> ...` runs only the named ones. */
-const ALL_SCENARIOS = [...SCENARIOS, snapshotWave];
+const ALL_SCENARIOS = [...SCENARIOS, snapshotWave, readSide];
 
 const STACK_ENV = {
   RATE_LIMIT_MSG_PER_SEC: '0',

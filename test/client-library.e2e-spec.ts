@@ -244,6 +244,9 @@ describe('client library (e2e)', () => {
         // `typing` resolves with nothing (Promise<void>); the others with the committed result.
         else expect([event, mine]).toEqual([event, { resolved: event === 'typing' ? undefined : expect.anything() }]);
       }
+      // read:mark is served: the library resolves the marker as stored, which never moves back.
+      expect(await lib.markRead(first.seq)).toEqual({ lastReadSeq: first.seq });
+      expect(await lib.markRead(Math.max(0, first.seq - 1))).toEqual({ lastReadSeq: first.seq });
     } finally {
       raw.close();
     }

@@ -2,7 +2,17 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, MembershipRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
+import {
+  Database,
+  EventLogRepository,
+  MembershipRepository,
+  MessageSearchRepository,
+  RoomRepository,
+  SnapshotRepository,
+  UserRepository,
+} from '../../../libs/persistence/src';
+import { SearchController } from './search/search.controller';
+import { SearchService } from './search/search.service';
 import { bullProducer } from '../../../libs/jobs/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { HealthController } from '../../../libs/runtime/src';
@@ -31,7 +41,7 @@ export class ApiModule {
     return {
       module: ApiModule,
       imports: [...exportsImports(jobs)],
-      controllers: [ExportsController, AuthController, RoomsController, AdminController, HealthController, MetricsController],
+      controllers: [ExportsController, AuthController, RoomsController, SearchController, AdminController, HealthController, MetricsController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
@@ -44,6 +54,8 @@ export class ApiModule {
         { provide: RoomRepository, useFactory: (db: Database) => new RoomRepository(db), inject: [Database] },
         { provide: EventLogRepository, useFactory: (db: Database) => new EventLogRepository(db), inject: [Database] },
         { provide: MembershipRepository, useFactory: (db: Database) => new MembershipRepository(db), inject: [Database] },
+        { provide: MessageSearchRepository, useFactory: (db: Database) => new MessageSearchRepository(db), inject: [Database] },
+        SearchService,
         { provide: SnapshotRepository, useFactory: (db: Database) => new SnapshotRepository(db), inject: [Database] },
         { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: GatewayRegistry, useFactory: (redis: RedisClient) => new GatewayRegistry(redis, config.gatewayTtlSeconds), inject: [REDIS] },

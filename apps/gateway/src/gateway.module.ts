@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { S3Client } from '@aws-sdk/client-s3';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, ReadMarkerRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, createSnapshotEncoder, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
@@ -14,6 +14,7 @@ import { OwnershipWatcher } from './lifecycle/ownership.watcher';
 import { RoomHibernator } from './lifecycle/room.hibernator';
 import { GatewayMetrics, moduleSources } from './metrics/gateway.metrics';
 import { MAX_CONCURRENT_SNAPSHOTS, SnapshotScheduler } from './lifecycle/snapshot.scheduler';
+import { ReadMarkerBatcher } from './read-markers/read-marker.batcher';
 import { GroupCommitWriter } from './rooms/group-commit.writer';
 import { RedisOwnershipCheck, StaticOwnershipCheck } from './rooms/room-ownership.check';
 import { RoomRegistry } from './rooms/room.registry';
@@ -60,6 +61,8 @@ export class GatewayModule {
             new GroupCommitWriter(new EventLogRepository(db), { onBatch: metrics.onBatch, onOutcome: metrics.onCommitOutcome }),
           inject: [Database, GatewayMetrics],
         },
+        // Read markers: their own table and their own batched statement, never the group commit.
+        { provide: ReadMarkerBatcher, useFactory: (db: Database) => new ReadMarkerBatcher(new ReadMarkerRepository(db)), inject: [Database] },
         SocketRoomChannel,
         { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: S3Client, useFactory: () => createS3Client(config.s3) },

@@ -221,7 +221,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     await this.command('typing', { active });
   }
 
-  /** Pending server support (`read:mark`). */
+  /** `read:mark`: resolves the marker as the server stored it (it never moves back). */
   async markRead(seq: number): Promise<{ lastReadSeq: number }> {
     const ack = (await this.command('read:mark', { seq })) as { lastReadSeq: number };
     return { lastReadSeq: ack.lastReadSeq };

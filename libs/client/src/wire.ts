@@ -4,16 +4,12 @@ import type { AckError, ClientToServerEvents, ReactionAck, ReactionPayload, Send
 export type { ReactionAck, ReactionPayload };
 
 /**
- * Socket events of CONTRACT.md that `libs/domain` does not type yet because the server does not
- * handle them yet (read markers: the other half of the conversation issue). They are declared
- * here, and only here, so the library can send them today and report the server's answer
- * faithfully; each one moves into `libs/domain`'s maps when its server side lands (an identical
- * declaration in both places intersects harmlessly meanwhile). Replies, reactions and typing are
- * typed from `libs/domain` now.
+ * Socket events of CONTRACT.md that `libs/domain` does not type yet. None is left: replies,
+ * reactions, typing, read markers and kicks are all served and typed in `libs/domain`. A command
+ * the contract gains before its server side lands is declared here, and only here, so the library
+ * can send it and report the server's answer faithfully.
  */
-export interface PendingClientToServerEvents {
-  'read:mark': (payload: { seq: number }, ack: (res: { ok: true; lastReadSeq: number } | AckError) => void) => void;
-}
+export type PendingClientToServerEvents = Record<never, never>;
 
 /** Every server-to-client event of CONTRACT.md is typed in `libs/domain` now. */
 export type PendingServerToClientEvents = Record<never, never>;

@@ -72,6 +72,15 @@ export interface MutePayload {
 }
 export type KickedReason = 'removed' | 'banned';
 
+export interface ReadMarkPayload {
+  seq: number;
+}
+/** Ack of `read:mark`: the caller's marker as stored, which never moves back. */
+export interface ReadMarkAck {
+  ok: true;
+  lastReadSeq: number;
+}
+
 export interface PresenceUser {
   id: string;
   username: string;
@@ -94,6 +103,7 @@ export interface ClientToServerEvents {
   'member:ban': (payload: KickPayload, ack: (res: MemberAck | AckError) => void) => void;
   'member:unban': (payload: UnbanPayload, ack: (res: MemberAck | AckError) => void) => void;
   'member:mute': (payload: MutePayload, ack: (res: MemberAck | AckError) => void) => void;
+  'read:mark': (payload: ReadMarkPayload, ack: (res: ReadMarkAck | AckError) => void) => void;
 }
 
 export interface ServerToClientEvents {

@@ -104,6 +104,19 @@ export const schemas = {
   typing: z.strictObject({ active: z.boolean() }),
   edit: z.strictObject({ seq, text }),
   delete: z.strictObject({ seq }),
+  /** `read:mark`: 0 is allowed (nothing read), the gateway caps it at the room's head. */
+  readMark: z.strictObject({ seq: z.number().int().min(0).max(2_147_483_647) }),
+  /** GET /rooms/:id/search */
+  roomSearchQuery: z.strictObject({
+    q: storableText().min(1).max(200),
+    limit: z.string().regex(/^\d{1,4}$/, 'limit must be an integer').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
+    before: z.string().regex(/^\d{1,10}$/, 'before must be a seq').transform(Number).optional(),
+  }),
+  /** GET /search */
+  searchQuery: z.strictObject({
+    q: storableText().min(1).max(200),
+    limit: z.string().regex(/^\d{1,4}$/, 'limit must be an integer').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
+  }),
   leave: z.strictObject({}),
   invite: z.strictObject({ username }),
   role: z.strictObject({ userId, role: z.enum(['moderator', 'member']) }),

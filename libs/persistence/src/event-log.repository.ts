@@ -42,6 +42,17 @@ export type AppendOutcome = 'committed' | 'fenced';
  * `room_events` is hash-partitioned on room_id. The INSERT only routes each row to its room's
  * partition and scans none; `e.room_id IN (SELECT id FROM advanced)` filters the unnest rows,
  * not the log, so one statement may span many rooms without reading any partition.
+ *
+ * The message projection (`room_messages`, search and unread counts) is written by the same
+ * statement from the same filtered rows (`ev`), so it is under the same fence for free: a fenced
+ * room contributes no `ev` rows and writes nothing, and no extra round trip is paid. Sibling
+ * CTEs all see the snapshot from before the statement, so a batch's own effects on a message are
+ * folded here rather than applied in turn: a message posted in the batch is inserted with its
+ * last edit in the batch (or not at all if the batch deletes it); an edit updates a row written
+ * by an earlier batch only when the batch does not also delete it (one row is never modified
+ * twice by one statement); a delete removes an earlier batch's row. The projection reads the
+ * event data defensively (a missing text is '', a non-numeric replyTo is null): the log's
+ * validation is the gateway's, and a projection must never be what refuses a batch.
  */
 const APPEND_SQL = `
 WITH batch AS (
@@ -52,18 +63,42 @@ WITH batch AS (
   WHERE r.id = b.room_id AND r.epoch = b.epoch AND r.head_seq = b.first_seq - 1
     AND b.last_seq - b.first_seq + 1 = b.n
   RETURNING r.id
-), inserted AS (
-  INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
-  SELECT e.room_id, e.seq, e.type, e.actor_id, e.actor_username, e.client_msg_id, e.data, e.created_at
-  FROM unnest($5::uuid[], $6::int[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::timestamptz[])
+), ev AS (
+  SELECT * FROM unnest($5::uuid[], $6::int[], $7::text[], $8::uuid[], $9::text[], $10::text[], $11::jsonb[], $12::timestamptz[])
        AS e(room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
   WHERE e.room_id IN (SELECT id FROM advanced)
+), inserted AS (
+  INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
+  SELECT room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at FROM ev
+  RETURNING 1
+), msg_deleted AS (
+  SELECT DISTINCT room_id, (data->>'seq')::int AS target FROM ev WHERE type = 'message.deleted'
+), msg_edited AS (
+  SELECT DISTINCT ON (room_id, (data->>'seq')::int) room_id, (data->>'seq')::int AS target, data->>'text' AS text
+  FROM ev WHERE type = 'message.edited'
+  ORDER BY room_id, (data->>'seq')::int, seq DESC
+), msg_posted AS (
+  INSERT INTO room_messages (room_id, seq, actor_id, actor_username, text, reply_to, created_at)
+  SELECT p.room_id, p.seq, p.actor_id, p.actor_username, COALESCE(x.text, p.data->>'text', ''),
+         CASE WHEN jsonb_typeof(p.data->'replyTo') = 'number' THEN (p.data->>'replyTo')::int END, p.created_at
+  FROM ev p LEFT JOIN msg_edited x ON x.room_id = p.room_id AND x.target = p.seq
+  WHERE p.type = 'message.posted'
+    AND NOT EXISTS (SELECT 1 FROM msg_deleted d WHERE d.room_id = p.room_id AND d.target = p.seq)
+  RETURNING 1
+), msg_updated AS (
+  UPDATE room_messages m SET text = COALESCE(x.text, m.text)
+  FROM msg_edited x
+  WHERE m.room_id = x.room_id AND m.seq = x.target
+    AND NOT EXISTS (SELECT 1 FROM msg_deleted d WHERE d.room_id = x.room_id AND d.target = x.target)
+  RETURNING 1
+), msg_removed AS (
+  DELETE FROM room_messages m USING msg_deleted d WHERE m.room_id = d.room_id AND m.seq = d.target
   RETURNING 1
 )
 SELECT id AS room_id FROM advanced`;
 
 /** The prepared statement's name on every connection of the log pool (unique per SQL text). */
-const APPEND_STATEMENT = 'room_events_append_v1';
+const APPEND_STATEMENT = 'room_events_append_v2';
 
 function appendQuery(values: unknown[]): { name: string; text: string; values: unknown[] } {
   return { name: APPEND_STATEMENT, text: APPEND_SQL, values };

@@ -7,3 +7,5 @@ export * from './export.repository';
 export * from './snapshot-backlog.repository';
 export * from './membership.repository';
 export * from './membership-projection';
+export * from './message-search.repository';
+export * from './read-marker.repository';

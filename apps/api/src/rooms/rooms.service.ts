@@ -4,6 +4,7 @@ import { DomainError, type EventEnvelope, type RoomVisibility } from '../../../.
 import {
   EventLogRepository,
   MembershipRepository,
+  MessageSearchRepository,
   RoomRepository,
   type MemberView,
   type MyRoom,
@@ -38,7 +39,7 @@ export interface HistoryQuery {
 const DEFAULT_PAGE = 100;
 const DEFAULT_ROOMS_PAGE = 50;
 
-/** One entry of `GET /rooms`. Unread counts arrive with the conversation issue: 0 until then. */
+/** One entry of `GET /rooms`, with the caller's read marker and unread count in the room. */
 export interface MyRoomView extends MyRoom {
   unread: number;
   lastReadSeq: number;
@@ -50,6 +51,7 @@ export class RoomsService {
     private readonly rooms: RoomRepository,
     private readonly events: EventLogRepository,
     private readonly membership: MembershipRepository,
+    private readonly messages: MessageSearchRepository,
     private readonly tokens: TokenService,
     @Inject(SCHEDULER) private readonly scheduler: Scheduler,
   ) {}
@@ -98,8 +100,10 @@ export class RoomsService {
     const more = page.length > limit;
     if (more) page.length = limit;
     const last = page[page.length - 1];
+    // One more statement for the whole page, whatever its size (message-search.int-spec.ts).
+    const counts = await this.messages.unreadCounts(user.id, page.map((room) => room.id));
     return {
-      rooms: page.map((room) => ({ ...room, unread: 0, lastReadSeq: 0 })),
+      rooms: page.map((room) => ({ ...room, unread: counts.get(room.id)?.unread ?? 0, lastReadSeq: counts.get(room.id)?.lastReadSeq ?? 0 })),
       next: more && last ? encodeCursor({ ts: last.lastEvent?.ts ?? new Date(0).toISOString(), id: last.id }) : null,
     };
   }

@@ -22,7 +22,7 @@ const COMMIT_OUTCOMES: readonly CommitOutcome[] = ['committed', 'refused', 'dupl
 const LOAD_OUTCOMES: readonly RoomLoadOutcome[] = ['loaded', 'not_found', 'failed'];
 
 /** The acknowledged socket commands whose latency is measured (the label `command`). */
-export type AckCommand = 'join' | 'send' | 'edit' | 'delete' | 'react' | 'typing' | 'leave' | 'member';
+export type AckCommand = 'join' | 'send' | 'edit' | 'delete' | 'react' | 'typing' | 'leave' | 'member' | 'read';
 /** How an ack ended (the label `outcome`): `ok` or the ack's error code. */
 export type AckOutcome = 'ok' | AckErrorCode;
 

@@ -22,10 +22,12 @@ import {
   type MemberAck,
   type ReactionAck,
   type TypingAck,
+  type ReadMarkAck,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
 import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
 import { RoomHibernator } from '../lifecycle/room.hibernator';
+import { ReadMarkerBatcher } from '../read-markers/read-marker.batcher';
 import { PresenceTracker } from '../rooms/presence.tracker';
 import type { OwnershipCheck } from '../rooms/room-ownership.check';
 import { RoomRegistry } from '../rooms/room.registry';
@@ -82,6 +84,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     private readonly drainer: DrainService,
     private readonly hibernator: RoomHibernator,
     private readonly metrics: GatewayMetrics,
+    private readonly readMarkers: ReadMarkerBatcher,
   ) {
     const rate = config.rateLimitMsgPerSec;
     this.sendLimiter = new TokenBucketLimiter(rate, rate * 2);
@@ -324,6 +327,27 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
         run: () =>
           // The end is fixed when the command arrives; 0 seconds is "until now", which lifts it.
           this.member(socket, (actor, user) => actor.member(user, { kind: 'mute', userId, until: new Date(Date.now() + seconds * 1000).toISOString() })),
+      };
+    });
+  }
+
+  /**
+   * `read:mark`: the caller's marker, capped at the room's head (a marker past it would hide
+   * messages not yet sent). Not a room command: it skips the actor's queue and the group commit
+   * and is batched with other marks (ReadMarkerBatcher); the socket's access was checked at the
+   * handshake, and a ban or removal closes it.
+   */
+  @SubscribeMessage('read:mark')
+  readMark(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReadMarkAck | AckError> {
+    return this.respond('read', socket, () => {
+      const { seq } = parseOrThrow(schemas.readMark, payload);
+      return {
+        about: { seq },
+        run: async () => {
+          const actor = this.actorOf(socket);
+          const lastReadSeq = await this.readMarkers.mark(socket.data.user.id, actor.roomId, Math.min(seq, actor.headSeq));
+          return { ok: true as const, lastReadSeq };
+        },
       };
     });
   }
