@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Compiles every app to dist/: generates the Prisma client (offline, skipped when current),
 // then one TypeScript program for apps/ and libs/ (dist/apps/<app>/src/main.js; the client
-// library as ES modules in dist/libs/client/src/).
+// library as ES modules in dist/libs/client/src/), then the web app (scripts/build-web.mjs:
+// dist/web/, served by the API).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,4 +28,5 @@ if (!existsSync(join(root, 'dist/libs/client/src/index.js'))) {
   console.error('build: failed: the client library (dist/libs/client/src/index.js) was not emitted');
   process.exit(1);
 }
+run(process.execPath, [join(root, 'scripts/build-web.mjs')]);
 console.log('build: dist/ ready');

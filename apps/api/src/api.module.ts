@@ -31,7 +31,7 @@ import { RoomsService } from './rooms/rooms.service';
 import { RedisScheduler } from './scheduler/redis.scheduler';
 import { StaticScheduler } from './scheduler/static.scheduler';
 import { CONFIG, REDIS, SCHEDULER } from './tokens';
-import { WEB_PATHS } from './web/web-client';
+import { webRoute } from './web/web-client';
 
 /** Wires the API from plain classes; Nest only assembles and runs them. */
 @Module({})
@@ -45,7 +45,7 @@ export class ApiModule {
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
-        { provide: ApiMetrics, useFactory: () => new ApiMetrics(WEB_PATHS) },
+        { provide: ApiMetrics, useFactory: () => new ApiMetrics(webRoute) },
         { provide: METRICS_REGISTRY, useFactory: (metrics: ApiMetrics) => metrics.registry, inject: [ApiMetrics] },
         { provide: Database, useFactory: () => new Database(config.databaseUrl, { poolSize: 5, applicationName: 'api' }) },
         { provide: REDIS, useFactory: () => createRedisClient(config, 'commands', new Logger('Redis')) },

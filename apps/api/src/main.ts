@@ -20,7 +20,7 @@ async function bootstrap(): Promise<void> {
   app.disable('x-powered-by');
   app.use(requestLog()); // request id (header and log lines) and one line per request
   app.use(app.get(ApiMetrics).middleware()); // counts every request, whoever answers it
-  app.use(webClient(config)); // only `/`, `/app.js`, `/app.css`; before Nest's routes
+  app.use(webClient(config)); // the web app's pages and bundle only (dist/web); before Nest's routes
   app.use(...jsonBody());
   app.enableCors({ origin: config.corsOrigins.length > 0 ? config.corsOrigins : false });
   const port = config.port ?? DEFAULT_PORT;

@@ -16,11 +16,12 @@ export class ApiMetrics {
   readonly registry: Registry;
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
-  private readonly staticPaths: Set<string>;
+  private readonly staticRoute: (path: string) => string | undefined;
 
-  constructor(staticPaths: readonly string[] = []) {
+  /** `staticRoute` names the route of a path that no Nest route answers (the web app's pages and files). */
+  constructor(staticRoute: (path: string) => string | undefined = () => undefined) {
     this.registry = createMetricsRegistry({ app: 'api' });
-    this.staticPaths = new Set(staticPaths);
+    this.staticRoute = staticRoute;
     this.requests = new Counter({
       name: 'http_requests_total',
       help: 'HTTP requests answered, by method, route template and status',
@@ -53,7 +54,7 @@ export class ApiMetrics {
 
   /** The matched route template; static web files by their path; everything else `unmatched`. */
   private routeOf(req: Request): string {
-    return matchedRoute(req) ?? (this.staticPaths.has(req.path) ? req.path : 'unmatched');
+    return matchedRoute(req) ?? this.staticRoute(req.path) ?? 'unmatched';
   }
 }
 
