@@ -3,7 +3,7 @@
  * runtime dependency `socket.io-client` only. Wire types come from `libs/domain`.
  */
 export { createClient, type Client, type ClientOptions } from './client.js';
-export { RoomHandle, type ConnectionState, type JoinResult, type RoomHandleEvents, type SendResult, type StateDetail } from './room-handle.js';
+export { RoomHandle, type ConnectionState, type JoinResult, type MemberResult, type RoomHandleEvents, type SendResult, type StateDetail } from './room-handle.js';
 export { ClientError, isFinal, type ClientErrorCode } from './client-error.js';
 export { MemoryOutboxStorage, WebStorageOutboxStorage, type OutboxEntry, type OutboxStorage, type StorageLike } from './outbox.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';

@@ -43,6 +43,28 @@ export interface JoinResult {
   room: { id: string; name: string; headSeq: number };
 }
 
+/** The ack of a membership command: the committed event's seq, or `null` when nothing changed. */
+export interface MemberResult {
+  seq: number | null;
+  ts?: string;
+}
+
+/** The one-shot commands (everything but `room:join` and `message:send`, which have their own paths). */
+type CommandEvent =
+  | 'message:edit'
+  | 'message:delete'
+  | 'reaction:add'
+  | 'reaction:remove'
+  | 'typing'
+  | 'read:mark'
+  | 'room:leave'
+  | 'member:invite'
+  | 'member:role'
+  | 'member:remove'
+  | 'member:ban'
+  | 'member:unban'
+  | 'member:mute';
+
 export interface SendResult {
   seq: number;
   ts: string;
@@ -225,6 +247,43 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   async markRead(seq: number): Promise<{ lastReadSeq: number }> {
     const ack = (await this.command('read:mark', { seq })) as { lastReadSeq: number };
     return { lastReadSeq: ack.lastReadSeq };
+  }
+
+  // ---- membership (CONTRACT.md "Gateway"): each sent once, like `edit`; `seq: null` means the
+  // command changed nothing and wrote nothing (inviting a member, muting for 0 s an unmuted one).
+
+  /** `room:leave`: ends the caller's membership (`member.left`); the owner cannot leave. */
+  leave(): Promise<MemberResult> {
+    return this.command('room:leave', {}).then(memberOf);
+  }
+
+  /** `member:invite` by username: owner or moderator; opens a private room to that user. */
+  invite(username: string): Promise<MemberResult> {
+    return this.command('member:invite', { username }).then(memberOf);
+  }
+
+  /** `member:role`: owner only; `moderator` or `member`. */
+  setRole(userId: string, role: 'moderator' | 'member'): Promise<MemberResult> {
+    return this.command('member:role', { userId, role }).then(memberOf);
+  }
+
+  /** `member:remove`: the target's sockets in the room get `room:kicked` (reason `removed`). */
+  remove(userId: string, reason?: string): Promise<MemberResult> {
+    return this.command('member:remove', reason === undefined ? { userId } : { userId, reason }).then(memberOf);
+  }
+
+  /** `member:ban`: like `remove`, and the user may not come back until `unban`. */
+  ban(userId: string, reason?: string): Promise<MemberResult> {
+    return this.command('member:ban', reason === undefined ? { userId } : { userId, reason }).then(memberOf);
+  }
+
+  unban(userId: string): Promise<MemberResult> {
+    return this.command('member:unban', { userId }).then(memberOf);
+  }
+
+  /** `member:mute` for `seconds` (0–604800; 0 lifts the mute). */
+  mute(userId: string, seconds: number): Promise<MemberResult> {
+    return this.command('member:mute', { userId, seconds }).then(memberOf);
   }
 
   /**
@@ -521,7 +580,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
    * Emits a command once on a joined connection (waiting for one up to `ackTimeoutMs`) and returns
    * the ok ack; a failed ack rejects with the server's code and message as they are.
    */
-  private async command(event: 'message:edit' | 'message:delete' | 'reaction:add' | 'reaction:remove' | 'typing' | 'read:mark', payload: object): Promise<any> {
+  private async command(event: CommandEvent, payload: object): Promise<any> {
     if (!this.joining) throw new ClientError('invalid', `${event}: call join() first`);
     const session = await this.whenConnected();
     let ack: { ok: true } | { ok: false; error: { code: ClientErrorCode; message: string } };
@@ -601,6 +660,10 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
 
 function commitOf(ack: { seq: number; ts: string }): { seq: number; ts: string } {
   return { seq: ack.seq, ts: ack.ts };
+}
+
+function memberOf(ack: { seq: number | null; ts?: string }): MemberResult {
+  return ack.seq === null || ack.seq === undefined ? { seq: null } : { seq: ack.seq, ts: ack.ts };
 }
 
 function reactionOf(ack: ReactionAck): { seq: number | null; ts?: string } {
