@@ -1,12 +1,14 @@
 import type { AppContext, View } from '../app-context';
 import { h } from '../dom';
+import { mountRoomView } from './room-view';
 
 /**
- * The chat: the room list (`roomId` null) or one room. PLACEHOLDER of the scaffold, replaced by
- * the chat view (room list, messages, members, replies, reactions, typing, search).
+ * The chat: the room list (`roomId` null) or one room. The room list is a PLACEHOLDER of the
+ * scaffold on this branch (the lobby lands separately).
  */
-export function mountChatView(root: HTMLElement, _ctx: AppContext, route: { roomId: string | null }): View {
-  const section = h('section', { id: route.roomId ? 'room-view' : 'lobby-view' }, h('h2', {}, route.roomId ? `Room ${route.roomId}` : 'Rooms'));
+export function mountChatView(root: HTMLElement, ctx: AppContext, route: { roomId: string | null }): View {
+  if (route.roomId) return mountRoomView(root, ctx, route.roomId);
+  const section = h('section', { id: 'lobby-view' }, h('h2', {}, 'Rooms'));
   root.replaceChildren(section);
   return { unmount: () => section.remove() };
 }

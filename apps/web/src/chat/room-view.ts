@@ -1,0 +1,570 @@
+/**
+ * The room view, path `/r/<roomId>` (DOM contract "Room"): header with the shareable link and the
+ * connection state, the message list (live events from the client library, older pages on
+ * scrolling up), pending sends, edit/delete, replies, reactions, typing, read markers, presence
+ * and the members panel with moderator actions.
+ *
+ * The client library keeps the room joined across gateway moves and reloads (its outbox lives in
+ * localStorage), and delivers every event exactly once in seq order; this view folds the events
+ * with `RoomTimeline` and renders each row idempotently by seq.
+ */
+import { createClient, WebStorageOutboxStorage, type ConnectionState, type EventEnvelope, type PresenceUser } from '../../../../libs/client/src/index';
+import { newClientMsgId } from '../../../../libs/client/src/room-handle';
+import { seg, type Member } from '../api';
+import type { AppContext, View } from '../app-context';
+import { h } from '../dom';
+import { roomPath } from '../routes';
+import { ACTION_LABELS, canDelete, canInvite, isMuted, memberActions, typingText, type Me, type MemberAction } from './members-rules';
+import { renderPending, renderRow, type RowContext } from './message-row';
+import { RoomTimeline, excerpt } from './room-timeline';
+
+/** Renew `typing: true` this often while the user keeps typing (the server lapses it after 5 s). */
+const TYPING_RENEW_MS = 2500;
+/** At most one read marker a second. */
+const MARK_READ_THROTTLE_MS = 1000;
+const PAGE_SIZE = 100;
+const MUTE_SECONDS = 600;
+
+const STATE_TEXT: Record<ConnectionState, string> = {
+  connecting: 'connecting…',
+  connected: 'connected',
+  moving: 'moving…',
+  reconnecting: 'reconnecting…',
+  offline: 'offline',
+};
+
+export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string): View {
+  const self = ctx.session.user!;
+  const client = createClient({ baseUrl: location.origin, token: ctx.session.token!, outbox: new WebStorageOutboxStorage(localStorage) });
+  const room = client.room(roomId);
+  const timeline = new RoomTimeline();
+  const rows = new Map<number, HTMLLIElement>();
+  const pendingRows = new Map<string, HTMLLIElement>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let members: Member[] = [];
+  let me: Me = { id: self.id, role: null, isAdmin: ctx.session.isAdmin };
+  let joined = false;
+  let closed = false;
+  let editing: { seq: number; draft: string } | null = null;
+  let pickerOpen: number | null = null;
+  let replyTo: number | null = null;
+
+  // ---- the page ------------------------------------------------------------------------------
+  const shareUrl = `${location.origin}${roomPath(roomId)}`;
+  const roomName = h('h2', { id: 'room-name' }, 'Loading…');
+  const connStatus = h('span', { id: 'conn-status', 'data-state': 'connecting', role: 'status' }, STATE_TEXT.connecting);
+  const copyNote = h('span', { class: 'copy-note', 'aria-live': 'polite' });
+  const copyButton = h('button', { type: 'button', id: 'copy-link', class: 'secondary' }, 'Copy link');
+  const leaveButton = h('button', { type: 'button', id: 'leave', class: 'secondary' }, '← Rooms');
+  const leaveMembership = h('button', { type: 'button', id: 'leave-membership', class: 'secondary' }, 'Leave room');
+  const header = h(
+    'header',
+    { class: 'room-header' },
+    h('div', { class: 'room-title' }, leaveButton, roomName, connStatus),
+    h(
+      'div',
+      { class: 'room-share' },
+      h('span', {}, 'Room id '),
+      h('code', { id: 'room-id' }, roomId),
+      h('span', {}, ' · share: '),
+      h('a', { id: 'share-link', href: shareUrl }, shareUrl),
+      ' ',
+      copyButton,
+      copyNote,
+      ' ',
+      leaveMembership,
+    ),
+  );
+
+  const loadOlder = h('button', { type: 'button', id: 'load-older', class: 'secondary', hidden: true }, 'Load older messages');
+  const list = h('ol', { id: 'messages', 'aria-label': 'Messages' });
+  const pane = h('div', { id: 'messages-pane', tabindex: 0, role: 'region', 'aria-label': 'Message history' }, loadOlder, list);
+  const typing = h('div', { id: 'typing', 'aria-live': 'polite' });
+  const replyText = h('span', { class: 'reply-preview-text' });
+  const replyCancel = h('button', { type: 'button', id: 'reply-cancel', class: 'link', 'aria-label': 'Cancel reply' }, 'Cancel');
+  const replyPreview = h('div', { id: 'reply-preview', hidden: true }, replyText, ' ', replyCancel);
+  const sendText = h('input', { type: 'text', id: 'send-text', autocomplete: 'off', maxlength: 4000, placeholder: 'Write a message' });
+  const sendForm = h(
+    'form',
+    { id: 'send-form' },
+    h('label', { for: 'send-text', class: 'visually-hidden' }, 'Message'),
+    sendText,
+    h('button', { type: 'submit', id: 'send' }, 'Send'),
+  );
+
+  const presence = h('ul', { id: 'presence', 'aria-label': 'Online now' });
+  const membersList = h('ul', { id: 'members', 'aria-label': 'Members' });
+  const inviteInput = h('input', { type: 'text', id: 'invite-username', autocomplete: 'off', required: true });
+  const inviteForm = h(
+    'form',
+    { id: 'invite-form', hidden: true },
+    h('label', { for: 'invite-username' }, 'Invite by username'),
+    inviteInput,
+    h('button', { type: 'submit', id: 'invite' }, 'Invite'),
+  );
+  const aside = h('aside', { class: 'room-side', 'aria-label': 'People' }, h('h3', {}, 'Online'), presence, h('h3', {}, 'Members'), membersList, inviteForm);
+
+  const section = h(
+    'section',
+    { id: 'room-view', 'aria-labelledby': 'room-name' },
+    header,
+    h('div', { class: 'room-body' }, h('div', { class: 'room-main' }, pane, typing, replyPreview, sendForm), aside),
+  );
+  root.replaceChildren(section);
+
+  // ---- helpers -------------------------------------------------------------------------------
+  const later = (ms: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!closed) fn();
+    }, ms);
+    timers.add(timer);
+    return timer;
+  };
+  const report = (err: unknown) => {
+    if (closed || (err as { code?: string })?.code === 'closed') return;
+    ctx.showError(err);
+  };
+  const nameOf = (userId: string) => members.find((m) => m.id === userId)?.username ?? (userId === self.id ? self.username : userId);
+  const messageRow = (seq: number) => {
+    const row = timeline.row(seq);
+    return row?.kind === 'message' ? row : undefined;
+  };
+  const rowContext = (): RowContext => ({
+    selfId: self.id,
+    canDelete: (authorId) => canDelete(me, authorId),
+    nameOf,
+    quoted: messageRow,
+    editing,
+    pickerOpen,
+  });
+  const nearBottom = () => pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80;
+  const scrollToBottom = () => {
+    pane.scrollTop = pane.scrollHeight;
+  };
+
+  /** (Re)renders the row of one seq in its place, keeping keyboard focus inside it. */
+  function renderSeq(seq: number): void {
+    const row = timeline.row(seq);
+    if (!row) return;
+    const el = renderRow(row, rowContext());
+    const existing = rows.get(seq);
+    rows.set(seq, el);
+    if (existing) {
+      const focusKey = focusKeyWithin(existing);
+      existing.replaceWith(el);
+      if (focusKey) (el.querySelector<HTMLElement>(focusKey) ?? el.querySelector<HTMLElement>('button'))?.focus();
+      return;
+    }
+    const seqs = timeline.seqs;
+    let next: HTMLLIElement | undefined;
+    for (let i = indexOf(seqs, seq) + 1; i < seqs.length && !next; i++) next = rows.get(seqs[i]!);
+    list.insertBefore(el, next ?? list.querySelector('li.pending'));
+  }
+
+  /** Applies events and renders what they changed (the rows quoting an edited message too). */
+  function applyEvents(events: EventEnvelope[]): void {
+    const changed = new Set<number>();
+    let membersChanged = false;
+    for (const event of events) {
+      for (const seq of timeline.apply(event)) {
+        changed.add(seq);
+        if (event.type !== 'message.posted') for (const reply of timeline.repliesTo(seq)) changed.add(reply);
+      }
+      if (event.type.startsWith('member.')) membersChanged = true;
+      if (event.clientMsgId && event.actor?.id === self.id) dropPending(event.clientMsgId);
+    }
+    // Descending: each new row finds its already rendered successor (a prepended page).
+    for (const seq of [...changed].sort((a, b) => b - a)) renderSeq(seq);
+    if (membersChanged) refreshMembersSoon();
+  }
+
+  function rerenderAll(): void {
+    for (const seq of timeline.seqs) renderSeq(seq);
+  }
+
+  function dropPending(clientMsgId: string): void {
+    pendingRows.get(clientMsgId)?.remove();
+    pendingRows.delete(clientMsgId);
+  }
+
+  function addPending(clientMsgId: string, text: string): void {
+    if (pendingRows.has(clientMsgId)) return;
+    const el = renderPending(clientMsgId, text, self.username);
+    pendingRows.set(clientMsgId, el);
+    list.append(el);
+  }
+
+  // ---- connection ----------------------------------------------------------------------------
+  function showState(state: ConnectionState): void {
+    connStatus.dataset.state = state;
+    connStatus.textContent = state === 'connected' ? `connected to ${room.gatewayId ?? 'a gateway'}` : STATE_TEXT[state];
+  }
+  room.on('state', (state) => showState(state));
+  room.on('event', (event) => {
+    const stick = nearBottom() || (event.actor?.id === self.id && event.type === 'message.posted');
+    applyEvents([event]);
+    if (stick) scrollToBottom();
+    markReadSoon();
+  });
+  room.on('presence', (users) => renderPresence(users));
+  room.on('typing', (users) => {
+    typing.textContent = typingText(users, self.id);
+  });
+  room.on('sent', ({ clientMsgId }) => dropPending(clientMsgId));
+  room.on('error', (err) => report(err));
+  room.on('kicked', ({ reason }) => {
+    if (closed) return;
+    ctx.navigate('/');
+    ctx.showError({ code: reason, message: `you were ${reason === 'banned' ? 'banned from' : 'removed from'} the room` });
+  });
+
+  for (const entry of room.pending()) addPending(entry.clientMsgId, entry.text);
+
+  room
+    .join()
+    .then(({ room: info }) => {
+      if (closed) return;
+      joined = true;
+      roomName.textContent = info.name;
+      document.title = `${info.name} · durable-rooms`;
+      showState(room.state);
+      scrollToBottom();
+      updateLoadOlder();
+      fillViewport();
+      markReadSoon();
+    })
+    .catch((err: unknown) => {
+      if (closed || (err as { code?: string })?.code === 'closed') return;
+      ctx.navigate('/');
+      ctx.showError(err);
+    });
+  void refreshMembers();
+
+  // ---- paging back ---------------------------------------------------------------------------
+  let paging: Promise<void> | null = null;
+  let noOlder = false;
+
+  function updateLoadOlder(): void {
+    loadOlder.hidden = !joined || noOlder || timeline.complete;
+  }
+
+  function pageOlder(): Promise<void> {
+    if (paging || !joined || noOlder || timeline.complete) return paging ?? Promise.resolve();
+    const before = timeline.oldestApplied;
+    if (before === undefined) return Promise.resolve();
+    paging = room
+      .history({ before, limit: PAGE_SIZE })
+      .then((page) => {
+        if (closed) return;
+        if (page.events.length === 0) noOlder = true;
+        // Keep what the user looks at in place: the new rows grow the list above it.
+        const height = pane.scrollHeight;
+        const top = pane.scrollTop;
+        applyEvents(page.events);
+        pane.scrollTop = top + (pane.scrollHeight - height);
+      })
+      .catch(report)
+      .finally(() => {
+        paging = null;
+        updateLoadOlder();
+        fillViewport();
+      });
+    return paging;
+  }
+
+  /** A list shorter than the pane cannot be scrolled up: page until it can, or all is there. */
+  function fillViewport(): void {
+    if (!closed && pane.scrollHeight <= pane.clientHeight + 10) void pageOlder();
+  }
+
+  pane.addEventListener('scroll', () => {
+    if (pane.scrollTop < 40) void pageOlder();
+  });
+  loadOlder.addEventListener('click', () => {
+    void pageOlder().then(() => {
+      const first = list.querySelector<HTMLElement>('li button');
+      if (loadOlder.hidden) first?.focus();
+    });
+  });
+
+  // ---- composer, replies, typing -------------------------------------------------------------
+  let typingSentAt = 0;
+  let typingActive = false;
+
+  function stopTyping(): void {
+    if (!typingActive) return;
+    typingActive = false;
+    typingSentAt = 0;
+    // Typing is a hint: a refused or lost one is not worth an error banner.
+    room.typing(false).catch(() => undefined);
+  }
+
+  sendText.addEventListener('input', () => {
+    if (!joined) return;
+    if (sendText.value.trim() === '') return stopTyping();
+    const now = Date.now();
+    if (typingActive && now - typingSentAt < TYPING_RENEW_MS) return;
+    typingActive = true;
+    typingSentAt = now;
+    room.typing(true).catch(() => undefined);
+  });
+  sendText.addEventListener('blur', stopTyping);
+
+  function setReply(seq: number | null): void {
+    replyTo = seq;
+    const original = seq === null ? undefined : messageRow(seq);
+    replyPreview.hidden = seq === null;
+    replyText.textContent = seq === null ? '' : `Replying to ${original?.author?.username ?? 'a message'}: ${excerpt(original?.text ?? '', 60)}`;
+  }
+  replyCancel.addEventListener('click', () => {
+    setReply(null);
+    sendText.focus();
+  });
+
+  sendForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = sendText.value.trim();
+    if (!text) return;
+    const clientMsgId = newClientMsgId();
+    const options = replyTo === null ? { clientMsgId } : { clientMsgId, replyTo };
+    sendText.value = '';
+    setReply(null);
+    stopTyping();
+    addPending(clientMsgId, text);
+    scrollToBottom();
+    room.send(text, options).then(
+      () => dropPending(clientMsgId),
+      (err: unknown) => {
+        if ((err as { code?: string })?.code === 'closed') return; // unmounted: the outbox keeps it
+        dropPending(clientMsgId);
+        report(err);
+      },
+    );
+  });
+
+  // ---- message actions (one delegated listener) ----------------------------------------------
+  list.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest('button');
+    const li = button?.closest<HTMLLIElement>('li[data-seq]');
+    if (!button || !li) return;
+    const seq = Number(li.dataset.seq);
+    const cls = button.classList;
+    if (cls.contains('reply')) {
+      setReply(seq);
+      sendText.focus();
+    } else if (cls.contains('edit')) {
+      editing = { seq, draft: messageRow(seq)?.text ?? '' };
+      renderSeq(seq);
+      rows.get(seq)?.querySelector<HTMLInputElement>('.edit-text')?.focus();
+    } else if (cls.contains('edit-cancel')) {
+      editing = null;
+      renderSeq(seq);
+      rows.get(seq)?.querySelector<HTMLElement>('.edit')?.focus();
+    } else if (cls.contains('delete')) {
+      room.delete(seq).catch(report);
+    } else if (cls.contains('reaction')) {
+      const emoji = button.dataset.emoji!;
+      (button.getAttribute('aria-pressed') === 'true' ? room.unreact(seq, emoji) : room.react(seq, emoji)).catch(report);
+    } else if (cls.contains('react')) {
+      pickerOpen = pickerOpen === seq ? null : seq;
+      renderSeq(seq);
+      rows.get(seq)?.querySelector<HTMLElement>(pickerOpen === seq ? '.emoji-choice' : '.react')?.focus();
+    } else if (cls.contains('emoji-choice')) {
+      pickerOpen = null;
+      renderSeq(seq);
+      rows.get(seq)?.querySelector<HTMLElement>('.react')?.focus();
+      room.react(seq, button.dataset.emoji!).catch(report);
+    }
+  });
+  list.addEventListener('input', (event) => {
+    const input = event.target as HTMLInputElement;
+    if (editing && input.classList.contains('edit-text')) editing.draft = input.value;
+  });
+  list.addEventListener('keydown', (event) => {
+    const target = event.target as HTMLElement;
+    if (event.key !== 'Escape' || !editing || !target.classList.contains('edit-text')) return;
+    const seq = editing.seq;
+    editing = null;
+    renderSeq(seq);
+    rows.get(seq)?.querySelector<HTMLElement>('.edit')?.focus();
+  });
+  list.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (!editing) return;
+    const { seq, draft } = editing;
+    const text = draft.trim();
+    if (!text) return;
+    room.edit(seq, text).then(
+      () => {
+        if (editing?.seq !== seq) return;
+        editing = null;
+        renderSeq(seq);
+        rows.get(seq)?.querySelector<HTMLElement>('.edit')?.focus();
+      },
+      report,
+    );
+  });
+
+  // ---- presence and members ------------------------------------------------------------------
+  function renderPresence(users: PresenceUser[]): void {
+    presence.replaceChildren(...users.map((u) => h('li', { 'data-user-id': u.id }, u.username)));
+  }
+
+  async function refreshMembers(): Promise<void> {
+    try {
+      const answer = await ctx.api.get<{ members: Member[] }>(`/rooms/${seg(roomId)}/members`);
+      if (closed) return;
+      members = answer.members;
+      const before = me.role;
+      me = { ...me, role: members.find((m) => m.id === self.id)?.role ?? null };
+      renderMembers();
+      if (before !== me.role) rerenderAll(); // delete buttons follow the role
+    } catch (err) {
+      // A private room not joined yet answers 403 here too; join() reports that one.
+      if ((err as { status?: number }).status !== 403) report(err);
+    }
+  }
+
+  let membersTimer: ReturnType<typeof setTimeout> | null = null;
+  function refreshMembersSoon(): void {
+    if (membersTimer) return;
+    membersTimer = later(150, () => {
+      membersTimer = null;
+      void refreshMembers();
+    });
+  }
+
+  function renderMembers(): void {
+    const now = Date.now();
+    membersList.replaceChildren(
+      ...members.map((m) => {
+        const muted = isMuted(m, now);
+        const li = h(
+          'li',
+          { class: 'member', 'data-user-id': m.id },
+          h('span', { class: 'member-name' }, m.username),
+          ' ',
+          h('span', { class: 'role' }, m.role),
+          muted ? h('span', { class: 'muted', title: `muted until ${new Date(m.mutedUntil!).toLocaleTimeString()}` }, ' muted') : null,
+        );
+        const actions = memberActions(me, m, now);
+        if (actions.length > 0) {
+          li.append(
+            h(
+              'div',
+              { class: 'member-actions' },
+              ...actions.map((action) =>
+                h('button', { type: 'button', class: 'member-action secondary', 'data-action': action, 'aria-label': `${ACTION_LABELS[action]}: ${m.username}` }, ACTION_LABELS[action]),
+              ),
+            ),
+          );
+        }
+        return li;
+      }),
+    );
+    inviteForm.hidden = !canInvite(me);
+    // A mute lapses by the clock, not by an event: show the change when it happens.
+    const nextLapse = Math.min(...members.filter((m) => isMuted(m, now)).map((m) => Date.parse(m.mutedUntil!) - now));
+    if (Number.isFinite(nextLapse)) later(nextLapse + 50, renderMembers);
+  }
+
+  membersList.addEventListener('click', (event) => {
+    const button = (event.target as Element).closest<HTMLButtonElement>('button.member-action');
+    const userId = button?.closest<HTMLElement>('li.member')?.dataset.userId;
+    if (!button || !userId) return;
+    const run: Record<MemberAction, () => Promise<unknown>> = {
+      'make-moderator': () => room.setRole(userId, 'moderator'),
+      'make-member': () => room.setRole(userId, 'member'),
+      mute: () => room.mute(userId, MUTE_SECONDS),
+      unmute: () => room.mute(userId, 0),
+      remove: () => room.remove(userId),
+      ban: () => room.ban(userId),
+    };
+    run[button.dataset.action as MemberAction]().then(refreshMembersSoon, report);
+  });
+
+  inviteForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const username = inviteInput.value.trim();
+    if (!username) return;
+    room.invite(username).then(() => {
+      inviteInput.value = '';
+      refreshMembersSoon();
+    }, report);
+  });
+
+  // ---- header actions ------------------------------------------------------------------------
+  leaveButton.addEventListener('click', () => ctx.navigate('/'));
+  leaveMembership.addEventListener('click', () => {
+    room.leave().then(() => ctx.navigate('/'), report);
+  });
+  copyButton.addEventListener('click', () => {
+    const done = (text: string) => {
+      copyNote.textContent = text;
+      later(3000, () => (copyNote.textContent = ''));
+    };
+    if (!navigator.clipboard) return done(' select the link to copy it');
+    navigator.clipboard.writeText(shareUrl).then(
+      () => done(' copied'),
+      () => done(' select the link to copy it'),
+    );
+  });
+
+  // ---- read markers --------------------------------------------------------------------------
+  let lastMarked = 0;
+  let markTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Marks the newest seq shown as read, while the page is seen (visible and focused); throttled. */
+  function markReadSoon(): void {
+    if (markTimer || !joined) return;
+    markTimer = later(MARK_READ_THROTTLE_MS, () => {
+      markTimer = null;
+      const newest = timeline.newestSeq ?? 0;
+      if (newest <= lastMarked || document.visibilityState !== 'visible' || !document.hasFocus()) return;
+      room.markRead(newest).then(({ lastReadSeq }) => {
+        lastMarked = Math.max(lastMarked, lastReadSeq);
+      }, () => undefined); // retried with the next event or focus; not worth a banner
+    });
+  }
+  const onSeen = () => markReadSoon();
+  window.addEventListener('focus', onSeen);
+  document.addEventListener('visibilitychange', onSeen);
+
+  return {
+    unmount() {
+      closed = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      window.removeEventListener('focus', onSeen);
+      document.removeEventListener('visibilitychange', onSeen);
+      room.close();
+      client.close();
+      section.remove();
+    },
+  };
+}
+
+/** A selector that finds the focused control of a row again after the row is rebuilt. */
+function focusKeyWithin(row: HTMLElement): string | null {
+  const active = document.activeElement as HTMLElement | null;
+  if (!active || !row.contains(active) || active === row) return null;
+  const cls = active.classList[0];
+  if (!cls) return null;
+  const emoji = active.dataset.emoji;
+  return emoji ? `.${cls}[data-emoji="${CSS.escape(emoji)}"]` : `.${cls}`;
+}
+
+/** Index of `seq` in an ascending list (binary search). */
+function indexOf(seqs: readonly number[], seq: number): number {
+  let lo = 0;
+  let hi = seqs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (seqs[mid] === seq) return mid;
+    if (seqs[mid]! < seq) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
