@@ -60,7 +60,10 @@ export function createClient(options: ClientOptions): Client {
   }
   if (typeof options.token !== 'string' || options.token === '') throw new ClientError('invalid', 'createClient: token is required');
   let token = options.token;
-  const fetchImpl = options.fetch ?? (globalThis.fetch as unknown as FetchLike | undefined);
+  // Bound: a browser's fetch called as a method of another object throws "Illegal invocation"
+  // (Node's does not mind, which is why only the web app found this).
+  const globalFetch = globalThis.fetch as unknown as FetchLike | undefined;
+  const fetchImpl = options.fetch ?? (globalFetch ? globalFetch.bind(globalThis) : undefined);
   if (!fetchImpl) throw new ClientError('invalid', 'createClient: no fetch on this platform; pass options.fetch');
   const http = new HttpApi(options.baseUrl.replace(/\/+$/, ''), () => token, fetchImpl, options.httpTimeoutMs ?? 10_000);
   const storage = options.outbox ?? defaultOutboxStorage();

@@ -98,6 +98,24 @@ describe(RoomHandle.name, () => {
     await new Promise((resolve) => silent.close(resolve));
   });
 
+  it("calls the platform's fetch as a plain function (a browser's throws Illegal invocation otherwise)", async () => {
+    const realFetch = globalThis.fetch;
+    const strictFetch = function (this: unknown, input: string, init?: RequestInit) {
+      if (this !== undefined && this !== globalThis) throw new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation");
+      return realFetch(input, init);
+    };
+    globalThis.fetch = strictFetch as typeof fetch;
+    try {
+      answers = [{ status: 404, code: 'not_found' }];
+      const client = createClient({ baseUrl, token });
+      await expect(client.room('r1').join()).rejects.toMatchObject({ code: 'not_found', status: 404 });
+      expect(requests).toBe(1);
+      client.close();
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it('refuses nonsense options at the edge', () => {
     expect(() => createClient({ baseUrl: 'ftp://x', token })).toThrow(/baseUrl/);
     expect(() => createClient({ baseUrl, token: '' })).toThrow(/token/);
