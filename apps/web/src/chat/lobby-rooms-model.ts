@@ -38,8 +38,8 @@ export interface RoomsSnapshot {
 
 /**
  * The list's state. Operations run one after another (a refresh never interleaves with a "Load
- * more", so neither undoes the other); a refresh asked for while one is still waiting to run is
- * the same refresh, so a slow server does not pile them up.
+ * more", so neither undoes the other); a refresh asked for while another is still waiting to
+ * run (with nothing queued between them) is that refresh, so a slow server does not pile them up.
  */
 export class RoomsModel {
   private rooms: RoomListEntry[] = [];
@@ -79,6 +79,7 @@ export class RoomsModel {
 
   /** Appends the page after the shown ones; nothing to do when there is none. */
   loadMore(): Promise<RoomsSnapshot> {
+    this.waitingRefresh = null; // a refresh asked for after this must see its page
     return this.serially(async () => {
       if (this.next === null) return this.snapshot;
       const page = await this.fetchPage(this.next);
