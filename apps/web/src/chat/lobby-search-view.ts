@@ -1,7 +1,7 @@
 /**
- * Search over every room the user may read (`GET /search`; DOM contract: #search-form,
- * #search-input, #search-submit, <ul id="search-results">): newest first, each hit linking to
- * its room.
+ * Search over every room the user may read (`GET /search`: their rooms and public ones; DOM
+ * contract: #search-form, #search-input, #search-submit, <ul id="search-results">): newest first,
+ * each hit linking to its room.
  */
 import type { SearchHit } from '../api';
 import type { AppContext, View } from '../app-context';
@@ -32,7 +32,7 @@ export function mountSearch(container: HTMLElement, ctx: AppContext): View {
   const form = h('form', { id: 'search-form', role: 'search' }, h('label', {}, 'Search messages', input), submit);
   const summary = h('p', { id: 'search-summary', class: 'hint', role: 'status' });
   const results = h('ul', { id: 'search-results', 'aria-labelledby': 'search-title' });
-  container.append(h('h3', { id: 'search-title' }, 'Search my rooms'), form, summary, results);
+  container.append(h('h3', { id: 'search-title' }, 'Search'), form, summary, results);
 
   let mounted = true;
   // Only the latest search's answer is shown, whatever order the answers come back in.
