@@ -34,6 +34,8 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
   const objectUrls: string[] = [];
   const downloads = new AbortController();
   let stopped = false;
+  /** Shows a failing poll once, not every second, until a poll succeeds again. */
+  let pollFailing = false;
 
   const ul = h('ul', { id: 'exports', 'aria-labelledby': 'exports-title' });
   const empty = h('p', { class: 'hint' }, 'No export started yet: look a room up and press "Export log".');
@@ -109,6 +111,7 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
         try {
           const { export: info } = await ctx.api.get<{ export: ExportInfo }>(`/admin/exports/${seg(id)}`);
           if (stopped) return;
+          pollFailing = false;
           const changed = list.update(info);
           if (!changed) return;
           update(changed);
@@ -117,7 +120,9 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
             if (info.status === 'done') void offerDownload(changed);
           }
         } catch (err) {
-          if (!stopped) ctx.showError(err);
+          if (stopped || pollFailing) return;
+          pollFailing = true;
+          ctx.showError(err);
         }
       }),
     );

@@ -25,6 +25,10 @@ describe('gatewayRows', () => {
     expect(rows[1]!.lastSeenAge).toBe('1 min ago');
   });
 
+  it('shows a dash for the URL a gone gateway no longer publishes', () => {
+    expect(gatewayRows([gw('a', { status: 'gone', url: '' })], new Map(), NOW)[0]!.url).toBe('–');
+  });
+
   it('disables drain while its confirm step is open, and ignores a step on a gateway no longer active', () => {
     const steps = new Map([
       ['a', 'confirming' as const],

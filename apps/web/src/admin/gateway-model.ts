@@ -34,7 +34,8 @@ export function gatewayRows(gateways: readonly GatewayInfo[], steps: ReadonlyMap
       const drainStep = gw.status === 'active' ? (steps.get(gw.id) ?? 'idle') : 'idle';
       return {
         id: gw.id,
-        url: gw.url,
+        // A gone gateway has no registration left, so the directory no longer knows its URL.
+        url: gw.url || '–',
         status: gw.status,
         rooms: formatCount(gw.rooms),
         connections: formatCount(gw.connections),
