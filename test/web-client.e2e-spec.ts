@@ -94,16 +94,17 @@ describe('web client and /metrics (e2e)', () => {
     return { ...p, username };
   }
 
-  /**
-   * A room made by the page's user (through the lobby's form once it is merged; until then
-   * through the API with the page's own session), opened at its shareable link.
-   */
+  /** A room made through the lobby's form (#room-name-input, #room-private, #create-room); the page lands in it. */
   async function createRoom(page: Page, name: string, visibility: 'public' | 'private' = 'public'): Promise<string> {
-    const res = await api.request('POST', '/rooms', { token: (await sessionOf(page)).token, body: { name, visibility } });
-    expect(res.status).toBe(201);
-    await page.goto(`${stack.apiUrl}/r/${res.body.room.id}`);
+    await page.waitForSelector('#lobby-view');
+    await page.fill('#room-name-input', name);
+    if (visibility === 'private') await page.check('#room-private');
+    await page.click('#create-room');
+    await page.waitForURL(/\/r\/[^/]+$/);
     await waitConnected(page);
-    return res.body.room.id as string;
+    const roomId = (await page.textContent('#room-id'))!;
+    expect(new URL(page.url()).pathname).toBe(`/r/${roomId}`);
+    return roomId;
   }
 
   /** Sends through the composer (Enter) and waits for the acknowledged row on the sender's page. */
@@ -446,6 +447,9 @@ describe('web client and /metrics (e2e)', () => {
       // And he cannot come back by the link.
       await guest.page.goto(`${stack.apiUrl}/r/${roomId}`);
       await waitFor('the banned user to be refused', async () => /^forbidden: /.test((await guest.page.textContent('#error-text')) ?? ''), 15_000);
+      // The owner's rooms list shows the room with its visibility and role.
+      await owner.page.click('#leave');
+      await owner.page.locator('#my-rooms li', { hasText: 'private corner' }).locator('.role', { hasText: 'private · owner' }).waitFor();
       assertNoScriptErrors(owner, guest);
     } catch (err) {
       throw new Error(`${(err as Error).stack}\n${stack.logs()}`);

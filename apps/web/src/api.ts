@@ -77,7 +77,8 @@ export interface GatewayInfo {
   lastSeenAt: string;
 }
 export interface AdminRoom {
-  room: Room;
+  /** The API's admin view of a room has no visibility (apps/api/src/admin/admin.service.ts). */
+  room: Pick<Room, 'id' | 'name' | 'createdAt' | 'createdBy'>;
   headSeq: number;
   owner: { gatewayId: string; epoch: number } | null;
   snapshot: { seq: number; createdAt: string; bytes: number } | null;
