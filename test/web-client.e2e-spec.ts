@@ -265,17 +265,24 @@ describe('web client and /metrics (e2e)', () => {
       const session = await sessionOf(alice.page);
       const bigId = (await api.createRoom(session.token, 'five hundred')).id;
       const poster = await RoomMember.enter(api, session, bigId);
+      let firstBulkSeq = 0;
       try {
-        for (let i = 0; i < 500; i += 50) {
-          const acks = await Promise.all(Array.from({ length: 50 }, (_, j) => poster.send(`bulk-${i + j}`, `bulk message ${i + j + 1}`)));
+        for (let i = 0; i < 499; i += 50) {
+          const n = Math.min(50, 499 - i);
+          const acks = await Promise.all(Array.from({ length: n }, (_, j) => poster.send(`bulk-${i + j}`, `bulk message ${i + j + 1}`)));
           expect(acks.every((a) => a.ok)).toBe(true);
+          if (i === 0) firstBulkSeq = Math.min(...acks.map((a) => (a.ok ? a.seq : Infinity)));
         }
+        // The 500th replies to the first one, far older than the first page the room view loads.
+        const reply = await poster.socket.timeout(20_000).emitWithAck('message:send', { clientMsgId: 'bulk-reply', text: 'bulk message 500', replyTo: firstBulkSeq });
+        expect(reply.ok).toBe(true);
       } finally {
         poster.close();
       }
       await alice.page.goto(`${stack.apiUrl}/r/${bigId}`);
       await waitConnected(alice.page);
       await messageText(alice.page, 'bulk message 500').waitFor();
+      await alice.page.locator('#messages li.msg', { hasText: 'bulk message 500' }).locator('.reply-to', { hasText: `${alice.username}: bulk message 1` }).waitFor();
       const pane = alice.page.locator('#messages-pane');
       const initial = (await seqsOf(alice.page)).length;
       expect(initial).toBeLessThan(200); // the latest page, not everything
@@ -518,6 +525,13 @@ describe('web client and /metrics (e2e)', () => {
       expect(await original(bob.page).locator('button.reaction[data-emoji="👍"]').getAttribute('aria-pressed')).toBe('false');
       await original(alice.page).locator('button.reaction[data-emoji="👍"]').click();
       for (const p of [alice.page, bob.page]) await p.waitForSelector(`#messages li.msg[data-seq="${originalSeq}"] button.reaction`, { state: 'detached' });
+      // By keyboard: the picker opens with the focus on its first choice; Escape closes it.
+      await original(bob.page).locator('.react').focus();
+      await bob.page.keyboard.press('Enter');
+      await bob.page.waitForSelector('.emoji-choice:focus');
+      await bob.page.keyboard.press('Escape');
+      await original(bob.page).locator('.react:focus').waitFor();
+      expect(await bob.page.locator('.emoji-picker').count()).toBe(0);
       await original(bob.page).locator('.react').click();
       await original(bob.page).locator('.emoji-choice[data-emoji="🎉"]').click();
       await original(alice.page).locator('button.reaction[data-emoji="🎉"]', { hasText: '🎉 1' }).waitFor();

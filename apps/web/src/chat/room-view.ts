@@ -16,7 +16,7 @@ import { h } from '../dom';
 import { roomPath } from '../routes';
 import { ACTION_LABELS, canDelete, canInvite, isMuted, memberActions, typingText, type Me, type MemberAction } from './members-rules';
 import { renderPending, renderRow, type RowContext } from './message-row';
-import { RoomTimeline, excerpt } from './room-timeline';
+import { RoomTimeline, excerpt, type MessageRow } from './room-timeline';
 
 /** Renew `typing: true` this often while the user keeps typing (the server lapses it after 5 s). */
 const TYPING_RENEW_MS = 2500;
@@ -130,11 +130,35 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     const row = timeline.row(seq);
     return row?.kind === 'message' ? row : undefined;
   };
+  /**
+   * Originals of replies that are older than the loaded history: fetched once each (as they were
+   * posted; their later edits show once paging back reaches them).
+   */
+  const olderOriginals = new Map<number, MessageRow | 'loading' | 'missing'>();
+  const quoted = (seq: number): MessageRow | undefined => {
+    const loaded = messageRow(seq);
+    if (loaded || timeline.complete) return loaded;
+    const known = olderOriginals.get(seq);
+    if (known === undefined && joined) {
+      olderOriginals.set(seq, 'loading');
+      room.history({ before: seq + 1, limit: 1 }).then(
+        (page) => {
+          const single = new RoomTimeline();
+          for (const event of page.events) if (event.seq === seq) single.apply(event);
+          const row = single.row(seq);
+          olderOriginals.set(seq, row?.kind === 'message' ? row : 'missing');
+          if (!closed) for (const reply of timeline.repliesTo(seq)) renderSeq(reply);
+        },
+        () => olderOriginals.set(seq, 'missing'),
+      );
+    }
+    return typeof known === 'object' ? known : undefined;
+  };
   const rowContext = (): RowContext => ({
     selfId: self.id,
     canDelete: (authorId) => canDelete(me, authorId),
     nameOf,
-    quoted: messageRow,
+    quoted,
     editing,
     pickerOpen,
   });
@@ -169,7 +193,8 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     for (const event of events) {
       for (const seq of timeline.apply(event)) {
         changed.add(seq);
-        if (event.type !== 'message.posted') for (const reply of timeline.repliesTo(seq)) changed.add(reply);
+        // Replies quote the message: an edit, a delete, or the original paged in changes them.
+        for (const reply of timeline.repliesTo(seq)) changed.add(reply);
       }
       if (event.type.startsWith('member.')) membersChanged = true;
       if (event.clientMsgId && event.actor?.id === self.id) dropPending(event.clientMsgId);
@@ -229,6 +254,11 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       roomName.textContent = info.name;
       document.title = `${info.name} · durable-rooms`;
       showState(room.state);
+      // Replies whose original is older than the first page: now their quotes can be fetched.
+      for (const seq of timeline.seqs) {
+        const replyTo = messageRow(seq)?.replyTo;
+        if (replyTo != null && !timeline.has(replyTo)) renderSeq(seq);
+      }
       scrollToBottom();
       updateLoadOlder();
       fillViewport();
@@ -383,6 +413,14 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   });
   list.addEventListener('keydown', (event) => {
     const target = event.target as HTMLElement;
+    if (event.key === 'Escape' && pickerOpen !== null && target.closest('.emoji-picker, .reactions')) {
+      // Escape closes the emoji picker and gives the focus back to its button.
+      const seq = pickerOpen;
+      pickerOpen = null;
+      renderSeq(seq);
+      rows.get(seq)?.querySelector<HTMLElement>('.react')?.focus();
+      return;
+    }
     if (event.key !== 'Escape' || !editing || !target.classList.contains('edit-text')) return;
     const seq = editing.seq;
     editing = null;
@@ -408,7 +446,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
 
   // ---- presence and members ------------------------------------------------------------------
   function renderPresence(users: PresenceUser[]): void {
-    presence.replaceChildren(...users.map((u) => h('li', { 'data-user-id': u.id }, u.username)));
+    presence.replaceChildren(...users.map((u) => h('li', { 'data-user-id': u.id, class: u.id === self.id ? 'me' : null }, u.username)));
   }
 
   async function refreshMembers(): Promise<void> {
