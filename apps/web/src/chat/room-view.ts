@@ -10,11 +10,11 @@
  */
 import { createClient, WebStorageOutboxStorage, type ConnectionState, type EventEnvelope, type PresenceUser } from '../../../../libs/client/src/index';
 import { newClientMsgId } from '../../../../libs/client/src/room-handle';
-import { seg, type Member } from '../api';
 import type { AppContext, View } from '../app-context';
 import { h } from '../dom';
 import { roomPath } from '../routes';
-import { ACTION_LABELS, canDelete, canInvite, isMuted, memberActions, typingText, type Me, type MemberAction } from './members-rules';
+import { mountMembersPanel } from './members-panel';
+import { canDelete, typingText } from './members-rules';
 import { renderPending, renderRow, type RowContext } from './message-row';
 import { RoomTimeline, excerpt, type MessageRow } from './room-timeline';
 
@@ -23,7 +23,6 @@ const TYPING_RENEW_MS = 2500;
 /** At most one read marker a second. */
 const MARK_READ_THROTTLE_MS = 1000;
 const PAGE_SIZE = 100;
-const MUTE_SECONDS = 600;
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: 'connecting…',
@@ -41,8 +40,6 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   const rows = new Map<number, HTMLLIElement>();
   const pendingRows = new Map<string, HTMLLIElement>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  let members: Member[] = [];
-  let me: Me = { id: self.id, role: null, isAdmin: ctx.session.isAdmin };
   let joined = false;
   let closed = false;
   let editing: { seq: number; draft: string } | null = null;
@@ -93,16 +90,15 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   );
 
   const presence = h('ul', { id: 'presence', 'aria-label': 'Online now' });
-  const membersList = h('ul', { id: 'members', 'aria-label': 'Members' });
-  const inviteInput = h('input', { type: 'text', id: 'invite-username', autocomplete: 'off', required: true });
-  const inviteForm = h(
-    'form',
-    { id: 'invite-form', hidden: true },
-    h('label', { for: 'invite-username' }, 'Invite by username'),
-    inviteInput,
-    h('button', { type: 'submit', id: 'invite' }, 'Invite'),
-  );
-  const aside = h('aside', { class: 'room-side', 'aria-label': 'People' }, h('h3', {}, 'Online'), presence, h('h3', {}, 'Members'), membersList, inviteForm);
+  const membersPanel = mountMembersPanel({
+    api: ctx.api,
+    room,
+    roomId,
+    self: { id: self.id, isAdmin: ctx.session.isAdmin },
+    report: (err) => report(err),
+    onRoleChange: () => rerenderAll(),
+  });
+  const aside = h('aside', { class: 'room-side', 'aria-label': 'People' }, h('h3', {}, 'Online'), presence, ...membersPanel.elements);
 
   const section = h(
     'section',
@@ -125,7 +121,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     if (closed || (err as { code?: string })?.code === 'closed') return;
     ctx.showError(err);
   };
-  const nameOf = (userId: string) => members.find((m) => m.id === userId)?.username ?? (userId === self.id ? self.username : userId);
+  const nameOf = (userId: string) => membersPanel.nameOf(userId) ?? (userId === self.id ? self.username : userId);
   const messageRow = (seq: number) => {
     const row = timeline.row(seq);
     return row?.kind === 'message' ? row : undefined;
@@ -156,7 +152,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   };
   const rowContext = (): RowContext => ({
     selfId: self.id,
-    canDelete: (authorId) => canDelete(me, authorId),
+    canDelete: (authorId) => canDelete(membersPanel.me(), authorId),
     nameOf,
     quoted,
     editing,
@@ -201,7 +197,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     }
     // Descending: each new row finds its already rendered successor (a prepended page).
     for (const seq of [...changed].sort((a, b) => b - a)) renderSeq(seq);
-    if (membersChanged) refreshMembersSoon();
+    if (membersChanged) membersPanel.refreshSoon();
   }
 
   function rerenderAll(): void {
@@ -269,7 +265,6 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       ctx.navigate('/');
       ctx.showError(err);
     });
-  void refreshMembers();
 
   // ---- paging back ---------------------------------------------------------------------------
   let paging: Promise<void> | null = null;
@@ -449,88 +444,6 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     presence.replaceChildren(...users.map((u) => h('li', { 'data-user-id': u.id, class: u.id === self.id ? 'me' : null }, u.username)));
   }
 
-  async function refreshMembers(): Promise<void> {
-    try {
-      const answer = await ctx.api.get<{ members: Member[] }>(`/rooms/${seg(roomId)}/members`);
-      if (closed) return;
-      members = answer.members;
-      const before = me.role;
-      me = { ...me, role: members.find((m) => m.id === self.id)?.role ?? null };
-      renderMembers();
-      if (before !== me.role) rerenderAll(); // delete buttons follow the role
-    } catch (err) {
-      // A private room not joined yet answers 403 here too; join() reports that one.
-      if ((err as { status?: number }).status !== 403) report(err);
-    }
-  }
-
-  let membersTimer: ReturnType<typeof setTimeout> | null = null;
-  function refreshMembersSoon(): void {
-    if (membersTimer) return;
-    membersTimer = later(150, () => {
-      membersTimer = null;
-      void refreshMembers();
-    });
-  }
-
-  function renderMembers(): void {
-    const now = Date.now();
-    membersList.replaceChildren(
-      ...members.map((m) => {
-        const muted = isMuted(m, now);
-        const li = h(
-          'li',
-          { class: 'member', 'data-user-id': m.id },
-          h('span', { class: 'member-name' }, m.username),
-          ' ',
-          h('span', { class: 'role' }, m.role),
-          muted ? h('span', { class: 'muted', title: `muted until ${new Date(m.mutedUntil!).toLocaleTimeString()}` }, ' muted') : null,
-        );
-        const actions = memberActions(me, m, now);
-        if (actions.length > 0) {
-          li.append(
-            h(
-              'div',
-              { class: 'member-actions' },
-              ...actions.map((action) =>
-                h('button', { type: 'button', class: 'member-action secondary', 'data-action': action, 'aria-label': `${ACTION_LABELS[action]}: ${m.username}` }, ACTION_LABELS[action]),
-              ),
-            ),
-          );
-        }
-        return li;
-      }),
-    );
-    inviteForm.hidden = !canInvite(me);
-    // A mute lapses by the clock, not by an event: show the change when it happens.
-    const nextLapse = Math.min(...members.filter((m) => isMuted(m, now)).map((m) => Date.parse(m.mutedUntil!) - now));
-    if (Number.isFinite(nextLapse)) later(nextLapse + 50, renderMembers);
-  }
-
-  membersList.addEventListener('click', (event) => {
-    const button = (event.target as Element).closest<HTMLButtonElement>('button.member-action');
-    const userId = button?.closest<HTMLElement>('li.member')?.dataset.userId;
-    if (!button || !userId) return;
-    const run: Record<MemberAction, () => Promise<unknown>> = {
-      'make-moderator': () => room.setRole(userId, 'moderator'),
-      'make-member': () => room.setRole(userId, 'member'),
-      mute: () => room.mute(userId, MUTE_SECONDS),
-      unmute: () => room.mute(userId, 0),
-      remove: () => room.remove(userId),
-      ban: () => room.ban(userId),
-    };
-    run[button.dataset.action as MemberAction]().then(refreshMembersSoon, report);
-  });
-
-  inviteForm.addEventListener('submit', (event) => {
-    event.preventDefault();
-    const username = inviteInput.value.trim();
-    if (!username) return;
-    room.invite(username).then(() => {
-      inviteInput.value = '';
-      refreshMembersSoon();
-    }, report);
-  });
 
   // ---- header actions ------------------------------------------------------------------------
   leaveButton.addEventListener('click', () => ctx.navigate('/'));
@@ -576,6 +489,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       timers.clear();
       window.removeEventListener('focus', onSeen);
       document.removeEventListener('visibilitychange', onSeen);
+      membersPanel.dispose();
       room.close();
       client.close();
       section.remove();
