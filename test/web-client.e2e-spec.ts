@@ -286,6 +286,10 @@ describe('web client and /metrics (e2e)', () => {
       const pane = alice.page.locator('#messages-pane');
       const initial = (await seqsOf(alice.page)).length;
       expect(initial).toBeLessThan(200); // the latest page, not everything
+      // Keyboard users page with #load-older.
+      await alice.page.focus('#load-older');
+      await alice.page.keyboard.press('Enter');
+      await waitFor('an older page by keyboard', async () => (await seqsOf(alice.page)).length > initial, 10_000);
       let pages = 0;
       while ((await alice.page.locator('#messages li[data-seq="1"]').count()) === 0) {
         const count = (await seqsOf(alice.page)).length;
@@ -588,6 +592,16 @@ describe('web client and /metrics (e2e)', () => {
       await bob.page.goto(`${stack.apiUrl}/r/${roomId}`);
       await messageText(bob.page, 'while bob is away 2').waitFor();
       await waitFor('bob to have read the messages', async () => (await unread()) === 0, 10_000);
+
+      // Leaving the room: the owner may not (the server's error is shown), a member may.
+      await alice.page.click('#leave-membership');
+      await waitFor('the owner to be refused', async () => /^forbidden: /.test((await alice.page.textContent('#error-text')) ?? ''), 10_000);
+      expect(await alice.page.locator('#room-view').count()).toBe(1);
+      await bob.page.click('#leave-membership');
+      await bob.page.waitForSelector('#lobby-view');
+      await alice.page.locator('#messages li.system', { hasText: `${bob.username} left` }).waitFor();
+      const bobRooms = await api.request('GET', '/rooms', { token: bobSession.token });
+      expect(bobRooms.body.rooms.map((r: { id: string }) => r.id)).not.toContain(roomId);
       assertNoScriptErrors(alice, bob);
     } catch (err) {
       throw new Error(`${(err as Error).stack}\n${stack.logs()}`);
