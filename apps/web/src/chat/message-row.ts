@@ -99,3 +99,10 @@ export function renderPending(clientMsgId: string, text: string, author: string)
     h('p', { class: 'text' }, text),
   );
 }
+
+/** Marks a pending row as not sent yet (the library is still resending it). */
+export function markPendingSlow(el: HTMLLIElement): void {
+  el.classList.add('slow');
+  const note = el.querySelector('.pending-note');
+  if (note) note.textContent = 'not sent yet, retrying…';
+}

@@ -15,7 +15,7 @@ import { h } from '../dom';
 import { roomPath } from '../routes';
 import { mountMembersPanel } from './members-panel';
 import { canDelete, typingText } from './members-rules';
-import { renderPending, renderRow, type RowContext } from './message-row';
+import { markPendingSlow, renderPending, renderRow, type RowContext } from './message-row';
 import { RoomTimeline, excerpt, type MessageRow } from './room-timeline';
 
 /** Renew `typing: true` this often while the user keeps typing (the server lapses it after 5 s). */
@@ -23,6 +23,11 @@ const TYPING_RENEW_MS = 2500;
 /** At most one read marker a second. */
 const MARK_READ_THROTTLE_MS = 1000;
 const PAGE_SIZE = 100;
+/**
+ * A send still unacknowledged after this long says so ("not sent yet, retrying…"): the client
+ * library keeps it in the outbox and resends it, with backoff, until the log takes it.
+ */
+const SLOW_SEND_MS = 3000;
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: 'connecting…',
@@ -214,6 +219,9 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     const el = renderPending(clientMsgId, text, self.username);
     pendingRows.set(clientMsgId, el);
     list.append(el);
+    later(SLOW_SEND_MS, () => {
+      if (pendingRows.get(clientMsgId) === el) markPendingSlow(el);
+    });
   }
 
   // ---- connection ----------------------------------------------------------------------------
