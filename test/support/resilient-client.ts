@@ -16,6 +16,14 @@ import type { ApiClient, ChatSocket, ConnectionInfo, TestUser } from './client';
  *    the same connection after a backoff.
  *
  * Events are applied by seq and de-duplicated; `lastSeq` is the end of the gap-free prefix.
+ *
+ * Why the fault suites use this and not the client library (libs/client, which the web app and
+ * test/client-library.e2e-spec.ts use): this is a verifier, not a product client. It keeps what
+ * the library deliberately hides from applications: every attempt and its connection, each
+ * outage's duration and gateways, every join's backlog, and `conflicts` (two different envelopes
+ * for one seq: a forked log), which the library's exactly-once gate would silently drop. The
+ * library's own recipe is proven against the same faults by test/client-library.e2e-spec.ts
+ * and, in Chromium, test/web-client.e2e-spec.ts.
  */
 
 export interface ResilientClientOptions {
