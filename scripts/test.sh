@@ -158,16 +158,35 @@ fi
 
 JEST_RC=$((SINGLE_RC != 0 ? SINGLE_RC : CLUSTER_RC))
 # One plain closing line that any CI can read: "tests: N passed, N failed" (every run summed).
+# A full run (no jest arguments) must skip nothing: a skipped test (it.skip, a suite that skips
+# itself when a tool is missing) fails the run, named, so no suite can go quiet on a machine.
+STRICT_NO_SKIP=$(( $# == 0 ? 1 : 0 ))
+set +e
 node -e '
+  const strict = process.argv[1] === "1";
   let passed = 0, failed = 0;
-  for (const file of process.argv.slice(1)) {
+  const skipped = [];
+  for (const file of process.argv.slice(2)) {
     try {
       const r = JSON.parse(require("fs").readFileSync(file, "utf8"));
       passed += r.numPassedTests;
       failed += r.numFailedTests + r.numRuntimeErrorTestSuites;
+      for (const suite of r.testResults) {
+        for (const t of suite.assertionResults) {
+          if (t.status === "pending" || t.status === "skipped" || t.status === "todo") skipped.push(`${suite.name}: ${t.fullName}`);
+        }
+      }
     } catch { failed += 1; }
   }
   console.log(`tests: ${passed} passed, ${failed} failed`);
-' "${JEST_RESULTS[@]}" 2>/dev/null || true
+  if (strict && skipped.length > 0) {
+    console.log(`test: FAILED: ${skipped.length} test(s) skipped in a full run (nothing may skip):`);
+    for (const name of skipped) console.log(`  skipped: ${name}`);
+    process.exit(3);
+  }
+' "$STRICT_NO_SKIP" "${JEST_RESULTS[@]}" 2>/dev/null
+SUMMARY_RC=$?
+set -e
+if [[ $JEST_RC -eq 0 && $SUMMARY_RC -eq 3 ]]; then JEST_RC=1; fi
 rm -f "${JEST_RESULTS[@]}"
 exit "$JEST_RC"
