@@ -55,6 +55,40 @@ describe(RoomTimeline.name, () => {
     expect(paged.seqs).toEqual([1, 2, 7]);
   });
 
+  it('trims the oldest rows to a bound, and paging them back gives the rows it had, with the changes made above the cut', () => {
+    const events = [
+      ev(1, 'room.created', {}),
+      ev(2, 'message.posted', { text: 'old one' }),
+      ev(3, 'message.posted', { text: 'old two' }),
+      ev(4, 'reaction.added', { seq: 3, emoji: '🎉' }, bob),
+      ev(5, 'message.edited', { seq: 2, text: 'old one, edited' }),
+      ev(6, 'message.posted', { text: 'kept' }),
+      ev(7, 'message.posted', { text: 'kept too' }),
+      ev(8, 'message.edited', { seq: 3, text: 'old two, edited late' }),
+      ev(9, 'message.deleted', { seq: 2 }),
+      ev(10, 'reaction.removed', { seq: 3, emoji: '🎉' }, bob),
+      ev(11, 'reaction.added', { seq: 3, emoji: '👍' }, alice),
+    ];
+    const full = new RoomTimeline();
+    for (const e of events) full.apply(e);
+
+    const t = new RoomTimeline();
+    for (const e of events) t.apply(e);
+    expect(t.trimTo(10)).toEqual([]);
+    expect(t.trimTo(2)).toEqual([1, 2, 3]);
+    expect(t.seqs).toEqual([6, 7]);
+    expect(t.row(2)).toBeUndefined();
+    expect(t.complete).toBe(false);
+    expect(t.oldestApplied).toBe(6);
+    // Paging back (events before 6) restores exactly what the untrimmed timeline shows.
+    for (const e of events.filter((x) => x.seq < 6).reverse()) t.apply(e);
+    for (const seq of [1, 2, 3, 6, 7]) expect([seq, t.row(seq)]).toEqual([seq, full.row(seq)]);
+    expect((t.row(3) as MessageRow).text).toBe('old two, edited late');
+    expect([...(t.row(3) as MessageRow).reactions]).toEqual([['👍', ['a']]]);
+    expect((t.row(2) as MessageRow).deleted).toBe(true);
+    expect(t.complete).toBe(true);
+  });
+
   it('describes membership events in plain English', () => {
     const t = new RoomTimeline();
     t.apply(ev(1, 'room.created', {}));

@@ -49,7 +49,8 @@ export class RoomTimeline {
   private readonly seen = new Set<number>();
   /** target seq → the latest edit. */
   private readonly edits = new Map<number, Register<string>>();
-  private readonly deletions = new Set<number>();
+  /** target seq → the seq of its deletion. */
+  private readonly deletions = new Map<number, number>();
   /** `${target}\n${emoji}\n${userId}` → whether the reaction is there, by the latest event. */
   private readonly reactionRegisters = new Map<string, Register<boolean>>();
   /** target seq → emoji → user ids (rebuilt from the registers on change). */
@@ -102,7 +103,7 @@ export class RoomTimeline {
       }
       case 'message.deleted': {
         const target = Number(data.seq);
-        this.deletions.add(target);
+        if (!this.deletions.has(target)) this.deletions.set(target, event.seq);
         return [target];
       }
       case 'reaction.added':
@@ -128,6 +129,37 @@ export class RoomTimeline {
 
   has(seq: number): boolean {
     return this.posted.has(seq) || this.system.has(seq);
+  }
+
+  /**
+   * Forgets the oldest rows so that at most `keepRows` remain, and returns their seqs: a tab left
+   * open for days in a busy room must not grow without bound. Paging back brings them again.
+   * Everything applied below the cut is forgotten with them, since a page back returns those
+   * events again; edits, deletions and reactions from above the cut, which no page back
+   * returns, are kept (their targets may be below it).
+   */
+  trimTo(keepRows: number): number[] {
+    const excess = this.sortedSeqs.length - Math.max(1, keepRows);
+    if (excess <= 0) return [];
+    const removed = this.sortedSeqs.slice(0, excess);
+    this.sortedSeqs = this.sortedSeqs.slice(excess);
+    const cut = this.sortedSeqs[0]!; // the oldest row kept
+    for (const seq of removed) {
+      this.posted.delete(seq);
+      this.system.delete(seq);
+    }
+    for (const seq of this.seen) if (seq < cut) this.seen.delete(seq);
+    for (const [target, edit] of this.edits) if (edit.seq < cut) this.edits.delete(target);
+    for (const [target, seq] of this.deletions) if (seq < cut) this.deletions.delete(target);
+    for (const [key, register] of this.reactionRegisters) {
+      if (register.seq >= cut) continue;
+      this.reactionRegisters.delete(key);
+      const target = Number(key.slice(0, key.indexOf('\n')));
+      const keys = this.reactionKeys.get(target);
+      keys?.delete(key);
+      if (keys?.size === 0) this.reactionKeys.delete(target);
+    }
+    return removed;
   }
 
   /** The row as it is to be shown now, or undefined for a seq without a row (not loaded yet). */

@@ -28,6 +28,13 @@ const PAGE_SIZE = 100;
  * library keeps it in the outbox and resends it, with backoff, until the log takes it.
  */
 const SLOW_SEND_MS = 3000;
+/**
+ * Rows held at most while the user follows the newest messages: past MAX_ROWS the oldest are
+ * dropped down to KEEP_ROWS (scrolling up pages them in again), so a tab left open in a busy room
+ * keeps a bounded DOM and timeline.
+ */
+const MAX_ROWS = 1000;
+const KEEP_ROWS = 750;
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: 'connecting…',
@@ -233,7 +240,10 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   room.on('event', (event) => {
     const stick = nearBottom() || (event.actor?.id === self.id && event.type === 'message.posted');
     applyEvents([event]);
-    if (stick) scrollToBottom();
+    if (stick) {
+      trimOldRows();
+      scrollToBottom();
+    }
     markReadSoon();
   });
   room.on('presence', (users) => renderPresence(users));
@@ -304,6 +314,18 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
         fillViewport();
       });
     return paging;
+  }
+
+  /** Drops the oldest rows past MAX_ROWS (only while the user is at the newest: see MAX_ROWS). */
+  function trimOldRows(): void {
+    if (timeline.seqs.length <= MAX_ROWS || paging) return;
+    for (const seq of timeline.trimTo(KEEP_ROWS)) {
+      rows.get(seq)?.remove();
+      rows.delete(seq);
+    }
+    olderOriginals.clear(); // quotes of rows now gone are fetched again when shown
+    noOlder = false;
+    updateLoadOlder();
   }
 
   /** A list shorter than the pane cannot be scrolled up: page until it can, or all is there. */
