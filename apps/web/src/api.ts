@@ -3,6 +3,7 @@
  * the response shapes the pages use. Socket traffic goes through the client library instead.
  */
 import type { EventEnvelope } from '../../../libs/client/src/index';
+import { parseJson, responseError } from '../../../libs/client/src/http-api';
 
 /** An error answer of the API (`{error: {code, message}}`), or a network failure (`network`). */
 export class ApiError extends Error {
@@ -112,18 +113,11 @@ export class Api {
     } catch (err) {
       throw new ApiError(0, 'network', `the server did not answer (${(err as Error).message})`);
     }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parseJson(await res.text());
     if (!res.ok) {
-      const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      const err = new ApiError(res.status, typeof error?.code === 'string' ? error.code : `http_${res.status}`, typeof error?.message === 'string' ? error.message : res.statusText);
+      const { code, message } = responseError(res.status, res.statusText, parsed);
       if (res.status === 401 && token) this.onUnauthorized();
-      throw err;
+      throw new ApiError(res.status, code, message);
     }
     return parsed as T;
   }

@@ -66,23 +66,38 @@ export class HttpApi {
     } finally {
       clearTimeout(timer);
     }
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
+    const parsed = parseJson(text);
     if (!res.ok) {
-      const error = (parsed as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-      const code = typeof error?.code === 'string' ? (error.code as ClientErrorCode) : statusCode(res.status);
-      const message = typeof error?.message === 'string' ? error.message : res.statusText;
+      const { code, message } = responseError(res.status, res.statusText, parsed);
       throw new ClientError(code, `${method} ${path}: ${res.status} ${message}`, res.status);
     }
     return parsed as T;
   }
 }
 
-/** An error answer without the contract's body (a proxy's page, say): the code its status means. */
+/** A response body as JSON, or undefined when it is empty or not JSON. */
+export function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The error of a failed response: the contract's `{error: {code, message}}` body when it has
+ * one; otherwise (a proxy's page, say) the code its status means and the status text.
+ */
+export function responseError(status: number, statusText: string, body: unknown): { code: ClientErrorCode; message: string } {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  return {
+    code: typeof error?.code === 'string' ? (error.code as ClientErrorCode) : statusCode(status),
+    message: typeof error?.message === 'string' ? error.message : statusText,
+  };
+}
+
+/** An error answer without the contract's body: the code its status means. */
 function statusCode(status: number): ClientErrorCode {
   if (status === 400) return 'invalid';
   if (status === 401) return 'unauthorized';
