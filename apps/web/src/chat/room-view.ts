@@ -372,7 +372,8 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       const oldest = timeline.oldestApplied;
       if (oldest !== undefined && seq >= oldest) break; // within the loaded history, yet no row
       await pageOlder();
-      if (timeline.oldestApplied === oldest) break; // no progress: the failure was reported
+      // No progress and not the end of the history: the page failed, and pageOlder reported why.
+      if (timeline.oldestApplied === oldest && !noOlder) return;
     }
     if (!current()) return;
     const el = rows.get(seq);
