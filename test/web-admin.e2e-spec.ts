@@ -243,13 +243,53 @@ describe('web admin view (e2e)', () => {
       const exported = await api.request('GET', `/admin/exports/${exportId}`, { token: admin.token });
       expect(exported.body.export).toMatchObject({ id: exportId, roomId: room.id, status: 'done', events: head });
 
-      const link = await page.waitForSelector('#exports li a.download');
+      // Done: a button, and nothing fetched until it is clicked.
+      const downloadCalls: string[] = [];
+      page.on('request', (req) => {
+        if (new URL(req.url()).pathname === `/admin/exports/${exportId}/download`) downloadCalls.push(req.method());
+      });
+      const button = await page.waitForSelector('#exports li button.download');
       const fileName = `room-${room.id}-${exportId}.ndjson.gz`;
-      expect(await link.getAttribute('download')).toBe(fileName);
-      const blobUrl = (await link.getAttribute('href'))!;
-      expect(blobUrl).toMatch(/^blob:/);
-      const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+      expect(await button.textContent()).toBe(`Download ${fileName}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // more than a poll: still nothing fetched
+      expect(downloadCalls).toEqual([]);
+      expect(await page.locator('#exports a').count()).toBe(0);
+      // Records the object URLs made and revoked, and every text the download state shows.
+      await page.evaluate(`(() => {
+        const create = URL.createObjectURL.bind(URL);
+        const revoke = URL.revokeObjectURL.bind(URL);
+        window.__created = [];
+        window.__revoked = [];
+        URL.createObjectURL = (blob) => { const url = create(blob); window.__created.push(url); return url; };
+        URL.revokeObjectURL = (url) => { window.__revoked.push(url); revoke(url); };
+        window.__downloadStates = [];
+        new MutationObserver(() => {
+          const text = document.querySelector('#exports .download-state')?.textContent;
+          if (text && window.__downloadStates[window.__downloadStates.length - 1] !== text) window.__downloadStates.push(text);
+        }).observe(document.getElementById('exports'), { subtree: true, childList: true, characterData: true });
+      })()`);
+
+      // A failed download is shown, and clicking again retries it.
+      const downloadPath = `${stack.apiUrl}/admin/exports/${exportId}/download`;
+      await page.route(downloadPath, (route) =>
+        route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'the store is away' } }) }),
+      );
+      await button.click();
+      await waitInPage(page, 'the download error', `${textOf('#error-text')} === 'unavailable: the store is away'`, 10_000);
+      expect(await page.textContent('#exports .download-state')).toBe('Download failed: press the button to try again');
+      await page.unroute(downloadPath);
+      expect(await page.evaluate('window.__created')).toEqual([]);
+
+      const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
       expect(download.suggestedFilename()).toBe(fileName);
+      expect(downloadCalls).toEqual(['GET', 'GET']);
+      expect(await page.evaluate('window.__downloadStates')).toEqual(['Downloading…', 'Download failed: press the button to try again', 'Downloading…', 'Download started']);
+      // The object URL lived only for the click: revoked soon after, no link left in the page.
+      const created = (await page.evaluate('window.__created')) as string[];
+      expect(created).toHaveLength(1);
+      expect(created[0]).toMatch(/^blob:/);
+      await waitInPage(page, 'the object URL to be revoked', `JSON.stringify(window.__revoked) === ${js(JSON.stringify(created))}`, 10_000);
+      expect(await page.locator('a[download]').count()).toBe(0);
       const gz = readFileSync((await download.path())!);
       expect(gz.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b])); // a gzip, as downloaded
       const lines = gunzipSync(gz).toString('utf8').split('\n');
@@ -264,12 +304,7 @@ describe('web admin view (e2e)', () => {
       expect(await seriousA11yViolations(page)).toEqual([]);
       await screenshot(page, 'admin');
 
-      // Leaving the view stops its polling and revokes the download's object URL.
-      await page.evaluate(`(() => {
-        const revoke = URL.revokeObjectURL.bind(URL);
-        window.__revoked = [];
-        URL.revokeObjectURL = (url) => { window.__revoked.push(url); revoke(url); };
-      })()`);
+      // Leaving the view stops its polling; no object URL is left unrevoked.
       const adminCalls: string[] = [];
       page.on('request', (req) => {
         if (new URL(req.url()).pathname.startsWith('/admin/')) adminCalls.push(req.url());
@@ -278,7 +313,7 @@ describe('web admin view (e2e)', () => {
       await page.waitForSelector('#lobby-view');
       await new Promise((resolve) => setTimeout(resolve, 3_000)); // longer than both polling intervals
       expect(adminCalls).toEqual([]);
-      expect(await page.evaluate('window.__revoked')).toEqual([blobUrl]);
+      expect(await page.evaluate('window.__revoked')).toEqual(await page.evaluate('window.__created'));
 
       expect(scriptErrors(person)).toEqual([]);
     } finally {

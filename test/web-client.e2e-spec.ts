@@ -607,4 +607,107 @@ describe('web client and /metrics (e2e)', () => {
       throw new Error(`${(err as Error).stack}\n${stack.logs()}`);
     }
   });
+
+  it('Room search: old messages found newest first, edited-away and deleted ones never, "More results" pages, a chosen hit is paged in and shown highlighted', async () => {
+    const alice = await person('alice');
+    try {
+      const session = await sessionOf(alice.page);
+      const word = `quokka${suffix()}`;
+      const roomId = (await api.createRoom(session.token, 'searchable')).id;
+      const poster = await RoomMember.enter(api, session, roomId);
+      const withWord = new Map<number, string>(); // seq → text, of the messages holding the word
+      let editedSeq = 0;
+      let deletedSeq = 0;
+      let editedAway = '';
+      let deletedText = '';
+      try {
+        // 300 messages; 14 of the first 42 hold the word: far older than the pages the view loads.
+        for (let i = 0; i < 300; i += 50) {
+          const texts = Array.from({ length: 50 }, (_, j) => (i + j < 42 && (i + j) % 3 === 0 ? `old note ${i + j} about the ${word}` : `filler message ${i + j}`));
+          const acks = await Promise.all(texts.map((text, j) => poster.send(`search-${i + j}`, text)));
+          acks.forEach((ack, j) => {
+            expect(ack.ok).toBe(true);
+            if (texts[j]!.includes(word)) withWord.set(ack.seq, texts[j]!);
+          });
+        }
+        // The second oldest loses the word by an edit (and gains a word of its own), the third is deleted.
+        [, editedSeq, deletedSeq] = [...withWord.keys()].sort((a, b) => a - b) as [number, number, number];
+        editedAway = withWord.get(editedSeq)!;
+        const edit = await poster.socket.timeout(20_000).emitWithAck('message:edit', { seq: editedSeq, text: `edited note, now about ${word}e only` });
+        expect(edit.ok).toBe(true);
+        deletedText = withWord.get(deletedSeq)!;
+        const del = await poster.socket.timeout(20_000).emitWithAck('message:delete', { seq: deletedSeq });
+        expect(del.ok).toBe(true);
+      } finally {
+        poster.close();
+      }
+      withWord.delete(editedSeq);
+      withWord.delete(deletedSeq);
+      const expected = [...withWord.keys()].sort((a, b) => b - a); // newest first
+      expect(expected).toHaveLength(12);
+      const oldest = expected[expected.length - 1]!;
+
+      const page = alice.page;
+      await page.goto(`${stack.apiUrl}/r/${roomId}`);
+      await waitConnected(page);
+      await messageText(page, 'filler message 299').waitFor();
+      const hitSeqs = () => page.locator('#room-search-results li[data-seq]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq'))));
+
+      // Checked on the client: an empty query says what is wrong and asks nothing.
+      await page.click('#room-search-submit');
+      expect(await page.textContent('#room-search-problem')).toBe('Search: type a word to search for.');
+      expect(await page.getAttribute('#room-search-input', 'aria-invalid')).toBe('true');
+
+      // The edited message's new word matches; the old text of the edited and deleted ones never does.
+      await page.fill('#room-search-input', `${word}e`);
+      await page.press('#room-search-input', 'Enter');
+      await waitFor('the edited message to be found by its new word', async () => (await hitSeqs()).join() === String(editedSeq), 10_000);
+      expect(await page.textContent('#room-search-problem')).toBe('');
+      for (const gone of [editedAway, deletedText]) {
+        await page.fill('#room-search-input', gone);
+        await page.press('#room-search-input', 'Enter');
+        await waitFor(`"No matches" for ${gone}`, async () => (await page.textContent('#room-search-summary')) === `No matches for “${gone}”`, 10_000);
+        expect(await hitSeqs()).toEqual([]);
+      }
+
+      // The word: the first page (10) newest first, "More results" brings the last 2 and hides.
+      await page.fill('#room-search-input', word);
+      await page.click('#room-search-submit');
+      await waitFor('the first page of hits', async () => (await hitSeqs()).length === 10, 10_000);
+      expect(await hitSeqs()).toEqual(expected.slice(0, 10));
+      const first = page.locator(`#room-search-results li[data-seq="${expected[0]}"]`);
+      expect(await first.locator('.author').textContent()).toBe(alice.username);
+      expect(await first.locator('time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+      expect(await first.locator('.text').textContent()).toBe(withWord.get(expected[0]!));
+      expect(await page.isVisible('#room-search-more')).toBe(true);
+      await page.click('#room-search-more');
+      await waitFor('the second page of hits', async () => (await hitSeqs()).length === 12, 10_000);
+      expect(await hitSeqs()).toEqual(expected);
+      await page.waitForSelector('#room-search-more', { state: 'hidden' });
+      expect(await page.locator(`#room-search-results li[data-seq="${editedSeq}"], #room-search-results li[data-seq="${deletedSeq}"]`).count()).toBe(0);
+      expect(await seriousA11yViolations(page)).toEqual([]);
+
+      // The oldest hit is not loaded yet: choosing it (by keyboard) pages history in to it, scrolls it into view, highlights it.
+      expect(await page.locator(`#messages li[data-seq="${oldest}"]`).count()).toBe(0);
+      await page.focus(`#room-search-results li[data-seq="${oldest}"] button`);
+      await page.keyboard.press('Enter');
+      const row = page.locator(`#messages li.msg[data-seq="${oldest}"]`);
+      await page.waitForSelector(`#messages li.msg.highlight[data-seq="${oldest}"]`, { timeout: 15_000 });
+      expect(await row.locator('.text').textContent()).toBe(withWord.get(oldest));
+      const inView = await page.evaluate(`(() => {
+        const pane = document.getElementById('messages-pane').getBoundingClientRect();
+        const li = document.querySelector('#messages li[data-seq="${oldest}"]').getBoundingClientRect();
+        return li.top >= pane.top && li.bottom <= pane.bottom && li.height > 0;
+      })()`);
+      expect(inView).toBe(true);
+      expect(await page.evaluate('document.activeElement?.getAttribute("data-seq")')).toBe(String(oldest));
+      await screenshot(page, 'room-search');
+      // The highlight is brief.
+      await page.waitForSelector(`#messages li.msg[data-seq="${oldest}"]:not(.highlight)`, { timeout: 10_000 });
+      expect(await page.locator('#messages li.highlight').count()).toBe(0);
+      assertNoScriptErrors(alice);
+    } catch (err) {
+      throw new Error(`${(err as Error).stack}\n${stack.logs()}`);
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * The admin view, `/admin` (role `admin` only; the shell refuses it to others). DOM contract
  * "Admin": the gateways table with drain, the room lookup (owner, epoch, snapshot) and room log
  * exports with their downloads. Each block is a panel of its own; this file only lays them out
- * and releases them (timers, in-flight downloads, object URLs) in unmount().
+ * and releases them (timers, in-flight downloads, object URLs of downloads just started) in
+ * unmount().
  */
 import type { AppContext, View } from '../app-context';
 import { h } from '../dom';

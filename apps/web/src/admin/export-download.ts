@@ -1,9 +1,10 @@
 /**
- * Fetches a finished export's file. `GET /admin/exports/:id/download` needs the Authorization
- * header, which a plain <a href> cannot send, so the view fetches the file with the session's
- * token and offers it as a Blob object URL (the caller revokes it). The whole file is held in
- * memory: fine for the room logs an operator downloads by hand; the CLI's `export --out` is the
- * way for huge rooms.
+ * Downloading a finished export, on the admin's click. `GET /admin/exports/:id/download` needs
+ * the Authorization header, which a plain <a href> cannot send, so the view fetches the file with
+ * the session's token and hands it to the browser through a temporary <a download> on an object
+ * URL that is revoked once the download has started. The file is in memory only for that moment
+ * (never fetched unasked, never kept): fine for the room logs an operator downloads by hand; the
+ * CLI's `export --out` is the way for huge rooms.
  */
 import { ApiError, seg } from '../api';
 
@@ -32,4 +33,36 @@ export async function fetchExportFile(exportId: string, token: string | null, si
   }
   // Typed explicitly: the bytes are the gzip itself (the API sends no Content-Encoding).
   return new Blob([await res.arrayBuffer()], { type: 'application/gzip' });
+}
+
+/**
+ * How long the object URL outlives the click: the browser reads the Blob asynchronously after
+ * the click, so revoking in the same task could cancel the download.
+ */
+export const REVOKE_AFTER_MS = 1_000;
+
+/**
+ * Saves `blob` as `fileName` through a temporary <a download> (added, clicked, removed at once).
+ * Its object URL is revoked after REVOKE_AFTER_MS (then `onRevoked` is called); the returned
+ * function revokes it sooner (the view unmounting) and is harmless once it was.
+ */
+export function saveFile(blob: Blob, fileName: string, onRevoked: () => void = () => undefined, revokeAfterMs = REVOKE_AFTER_MS): () => void {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = fileName;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  let revoked = false;
+  const revoke = () => {
+    if (revoked) return;
+    revoked = true;
+    clearTimeout(timer);
+    URL.revokeObjectURL(url);
+    onRevoked();
+  };
+  const timer = setTimeout(revoke, revokeAfterMs);
+  return revoke;
 }

@@ -1,12 +1,13 @@
 /**
  * The exports started in this view (DOM contract "Admin": <ul id="exports">): each one's
  * status, events and bytes, polled every 1 s (`GET /admin/exports/:id`) until done or failed;
- * once done, its file is fetched with the token and offered as an <a class="download" download>
- * link to a Blob object URL, revoked when the view unmounts.
+ * once done, a <button class="download"> whose click fetches the file with the token and hands it
+ * to the browser's download (export-download.ts). Nothing is fetched before the click and no
+ * file is kept after it; a failed download is shown and clicking again retries it.
  */
 import { seg, type ExportInfo } from '../api';
 import { formatTime, h } from '../dom';
-import { fetchExportFile } from './export-download';
+import { fetchExportFile, saveFile } from './export-download';
 import { bytesText, downloadFileName, eventsText, ExportList, exportProgressText, isFinished, type TrackedExport } from './export-model';
 import type { Panel, PanelContext } from './panel';
 import { Poller } from './poller';
@@ -31,7 +32,8 @@ interface ItemElements {
 export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
   const list = new ExportList();
   const items = new Map<string, ItemElements>();
-  const objectUrls: string[] = [];
+  /** Revokers of object URLs whose download started less than REVOKE_AFTER_MS ago. */
+  const pendingRevokes = new Set<() => void>();
   const downloads = new AbortController();
   let stopped = false;
   /** Shows a failing poll once, not every second, until a poll succeeds again. */
@@ -79,25 +81,35 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
     empty.hidden = true;
   }
 
-  /** Fetches the file of a done export and puts its download link in place. */
-  async function offerDownload(tracked: TrackedExport): Promise<void> {
+  /** Puts the download button of a done export in place; the file is fetched on its click. */
+  function offerDownload(tracked: TrackedExport): void {
     const els = items.get(tracked.info.id)!;
     const { id, roomId } = tracked.info;
-    els.download.replaceChildren(h('span', { class: 'hint' }, 'Preparing the download…'));
-    try {
-      const blob = await fetchExportFile(id, ctx.session.token, downloads.signal);
-      if (stopped) return;
-      const url = URL.createObjectURL(blob);
-      objectUrls.push(url);
-      const name = downloadFileName(roomId, id);
-      els.download.replaceChildren(h('a', { class: 'download', href: url, download: name }, `Download ${name}`));
-    } catch (err) {
-      if (stopped) return;
-      ctx.showError(err);
-      const retry = h('button', { type: 'button', class: 'secondary retry-download' }, 'Retry download');
-      retry.addEventListener('click', () => void offerDownload(tracked));
-      els.download.replaceChildren(retry);
-    }
+    const name = downloadFileName(roomId, id);
+    const button = h('button', { type: 'button', class: 'download' }, `Download ${name}`);
+    const state = h('span', { class: 'download-state hint', role: 'status' });
+    let busy = false;
+    button.addEventListener('click', async () => {
+      if (busy) return; // one download at a time per export; the button keeps its focus
+      busy = true;
+      button.setAttribute('aria-disabled', 'true');
+      state.textContent = 'Downloading…';
+      try {
+        const blob = await fetchExportFile(id, ctx.session.token, downloads.signal);
+        if (stopped) return;
+        const revoke = saveFile(blob, name, () => pendingRevokes.delete(revoke));
+        pendingRevokes.add(revoke);
+        state.textContent = 'Download started';
+      } catch (err) {
+        if (stopped) return;
+        state.textContent = 'Download failed: press the button to try again';
+        ctx.showError(err);
+      } finally {
+        busy = false;
+        button.removeAttribute('aria-disabled');
+      }
+    });
+    els.download.replaceChildren(button, ' ', state);
   }
 
   async function poll(): Promise<void> {
@@ -117,7 +129,7 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
           update(changed);
           if (isFinished(info.status)) {
             announce(`Export of room ${changed.roomName} ${exportProgressText(info)}`);
-            if (info.status === 'done') void offerDownload(changed);
+            if (info.status === 'done') offerDownload(changed);
           }
         } catch (err) {
           if (stopped || pollFailing) return;
@@ -146,8 +158,7 @@ export function exportsPanel({ ctx, announce }: PanelContext): ExportsPanel {
       stopped = true;
       poller.stop();
       downloads.abort();
-      for (const url of objectUrls) URL.revokeObjectURL(url);
-      objectUrls.length = 0;
+      for (const revoke of [...pendingRevokes]) revoke();
     },
   };
 }

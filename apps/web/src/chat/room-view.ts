@@ -2,7 +2,8 @@
  * The room view, path `/r/<roomId>` (DOM contract "Room"): header with the shareable link and the
  * connection state, the message list (live events from the client library, older pages on
  * scrolling up), pending sends, edit/delete, replies, reactions, typing, read markers, presence
- * and the members panel with moderator actions.
+ * and the members panel with moderator actions, and a search of the room whose hits scroll the
+ * list to the message (paging older history in when it is not loaded yet).
  *
  * The client library keeps the room joined across gateway moves and reloads (its outbox lives in
  * localStorage), and delivers every event exactly once in seq order; this view folds the events
@@ -16,6 +17,7 @@ import { roomPath } from '../routes';
 import { mountMembersPanel } from './members-panel';
 import { canDelete, typingText } from './members-rules';
 import { markPendingSlow, renderPending, renderRow, type RowContext } from './message-row';
+import { mountRoomSearchPanel } from './room-search-panel';
 import { RoomTimeline, excerpt, type MessageRow } from './room-timeline';
 
 /** Renew `typing: true` this often while the user keeps typing (the server lapses it after 5 s). */
@@ -35,6 +37,8 @@ const SLOW_SEND_MS = 3000;
  */
 const MAX_ROWS = 1000;
 const KEEP_ROWS = 750;
+/** How long a message revealed from a search hit stays highlighted. */
+const HIGHLIGHT_MS = 2000;
 
 const STATE_TEXT: Record<ConnectionState, string> = {
   connecting: 'connecting…',
@@ -57,6 +61,8 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
   let editing: { seq: number; draft: string } | null = null;
   let pickerOpen: number | null = null;
   let replyTo: number | null = null;
+  /** The seq shown highlighted after a search hit took the user to it. */
+  let highlighted: number | null = null;
 
   // ---- the page ------------------------------------------------------------------------------
   const shareUrl = `${location.origin}${roomPath(roomId)}`;
@@ -110,7 +116,13 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     report: (err) => report(err),
     onRoleChange: () => rerenderAll(),
   });
-  const aside = h('aside', { class: 'room-side', 'aria-label': 'People' }, h('h3', {}, 'Online'), presence, ...membersPanel.elements);
+  const searchPanel = mountRoomSearchPanel({
+    api: ctx.api,
+    roomId,
+    reveal: (seq) => void revealSeq(seq),
+    report: (err) => report(err),
+  });
+  const aside = h('aside', { class: 'room-side', 'aria-label': 'Search and people' }, searchPanel.element, h('h3', {}, 'Online'), presence, ...membersPanel.elements);
 
   const section = h(
     'section',
@@ -180,6 +192,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     const row = timeline.row(seq);
     if (!row) return;
     const el = renderRow(row, rowContext());
+    if (highlighted === seq) el.classList.add('highlight');
     const existing = rows.get(seq);
     rows.set(seq, el);
     if (existing) {
@@ -342,6 +355,54 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       if (loadOlder.hidden) first?.focus();
     });
   });
+
+  // ---- revealing a message (a search hit) ----------------------------------------------------
+  let highlightTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Only the latest hit chosen is revealed: a click while paging for an older one wins. */
+  let revealTicket = 0;
+
+  /**
+   * Scrolls the list to `seq` and highlights it for HIGHLIGHT_MS. A seq older than the loaded
+   * history is paged in first (the same pages as scrolling up), until it is there or seq 1 is.
+   */
+  async function revealSeq(seq: number): Promise<void> {
+    const ticket = ++revealTicket;
+    const current = () => !closed && ticket === revealTicket;
+    while (current() && joined && !rows.has(seq) && !noOlder && !timeline.complete) {
+      const oldest = timeline.oldestApplied;
+      if (oldest !== undefined && seq >= oldest) break; // within the loaded history, yet no row
+      await pageOlder();
+      // No progress and not the end of the history: the page failed, and pageOlder reported why.
+      if (timeline.oldestApplied === oldest && !noOlder) return;
+    }
+    if (!current()) return;
+    const el = rows.get(seq);
+    if (!el) {
+      report({ code: 'not_found', message: joined ? 'that message is no longer in the room' : 'the room is still loading: try again in a moment' });
+      return;
+    }
+    setHighlight(seq);
+    el.scrollIntoView({ block: 'center' });
+    // Keyboard and screen reader users land on the message they asked for.
+    el.tabIndex = -1;
+    el.focus({ preventScroll: true });
+  }
+
+  function setHighlight(seq: number | null): void {
+    if (highlighted !== null) rows.get(highlighted)?.classList.remove('highlight');
+    if (highlightTimer) {
+      clearTimeout(highlightTimer);
+      timers.delete(highlightTimer);
+      highlightTimer = null;
+    }
+    highlighted = seq;
+    if (seq === null) return;
+    rows.get(seq)?.classList.add('highlight');
+    highlightTimer = later(HIGHLIGHT_MS, () => {
+      highlightTimer = null;
+      setHighlight(null);
+    });
+  }
 
   // ---- composer, replies, typing -------------------------------------------------------------
   let typingSentAt = 0;
@@ -520,6 +581,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       window.removeEventListener('focus', onSeen);
       document.removeEventListener('visibilitychange', onSeen);
       membersPanel.dispose();
+      searchPanel.dispose();
       room.close();
       client.close();
       section.remove();
