@@ -1,4 +1,4 @@
-import { parseJson, responseError } from './http-api';
+import { parseJson, responseError } from './http-api.js';
 
 describe('responseError', () => {
   it("takes the contract's error body when there is one", () => {
