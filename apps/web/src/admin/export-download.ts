@@ -6,6 +6,7 @@
  * (never fetched unasked, never kept): fine for the room logs an operator downloads by hand; the
  * CLI's `export --out` is the way for huge rooms.
  */
+import { parseJson, responseError } from '../../../../libs/client/src/http-api';
 import { ApiError, seg } from '../api';
 
 export async function fetchExportFile(exportId: string, token: string | null, signal: AbortSignal): Promise<Blob> {
@@ -20,15 +21,7 @@ export async function fetchExportFile(exportId: string, token: string | null, si
     throw new ApiError(0, 'network', `the download did not start (${(err as Error).message})`);
   }
   if (!res.ok) {
-    let code = `http_${res.status}`;
-    let message = res.statusText;
-    try {
-      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } };
-      if (typeof body.error?.code === 'string') code = body.error.code;
-      if (typeof body.error?.message === 'string') message = body.error.message;
-    } catch {
-      // not a JSON error body: keep the HTTP status
-    }
+    const { code, message } = responseError(res.status, res.statusText, parseJson(await res.text()));
     throw new ApiError(res.status, code, message);
   }
   // Typed explicitly: the bytes are the gzip itself (the API sends no Content-Encoding).
