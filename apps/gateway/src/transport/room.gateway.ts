@@ -1,13 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { TokenBucketLimiter, TokenService, type Ticket } from '../../../../libs/auth/src';
 import type { AppConfig } from '../../../../libs/config/src';
@@ -23,6 +16,7 @@ import {
   type ReactionAck,
   type TypingAck,
   type ReadMarkAck,
+  type ClientToServerEvents,
 } from '../../../../libs/domain/src';
 import { DrainService } from '../lifecycle/drain.service';
 import { GatewayMetrics, type AckCommand } from '../metrics/gateway.metrics';
@@ -66,7 +60,7 @@ const TYPING_BURST = 5;
  * command, and hands it to the room's actor. No business rule lives here.
  */
 @WebSocketGateway()
-export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModuleDestroy {
+export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly logger = new Logger(RoomGateway.name);
   private readonly presence = new PresenceTracker();
   private readonly sendLimiter: TokenBucketLimiter;
@@ -93,16 +87,29 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
   afterInit(server: Server): void {
     this.server = server;
     this.channel.attach(server);
-    // `message:send` is the hot path: a plain Socket.IO listener instead of Nest's per-message
-    // pipeline (its rxjs plumbing was ~7% of the gateway's CPU under load, BENCHMARKS.md). The
-    // same `send` runs: the same parsing, rate limit, error vocabulary, metrics and logs.
-    server.on('connection', (socket) => {
-      socket.on('message:send', (...args: unknown[]) => {
+    // Every command is a plain Socket.IO listener, not a Nest @SubscribeMessage handler: Nest's
+    // adapter builds rxjs pipelines per handler for every socket (with 14 handlers and the
+    // disconnect a socket cost 73 KiB of heap, BENCHMARKS.md), and on `message:send` its
+    // per-message plumbing was ~7% of the gateway's CPU. One listener function per command is shared by
+    // all sockets (Node's EventEmitter calls it with `this` = the socket), so a socket costs a
+    // table entry per command. The same methods run: parsing, limits, errors, metrics, logs.
+    const listeners = this.commandTable().map(([event, run]) => {
+      const listener = function (this: Socket, ...args: unknown[]): void {
         // Like Nest's adapter: the last argument is the acknowledgement if it is a function, and
-        // the command runs with or without one.
+        // the command runs with or without one; more than one payload argument is passed as an
+        // array, which no command accepts (`invalid`).
         const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as (r: unknown) => void) : undefined;
-        void this.send(socket as RoomSocket, args[0]).then((result) => ack?.(result));
-      });
+        void run(this as RoomSocket, args.length > 1 ? args : args[0]).then((result) => ack?.(result));
+      };
+      return [event, listener] as const;
+    });
+    const handleDisconnect = (socket: RoomSocket) => this.handleDisconnect(socket);
+    const onDisconnect = function (this: Socket): void {
+      handleDisconnect(this as RoomSocket);
+    };
+    server.on('connection', (socket) => {
+      for (const [event, listener] of listeners) socket.on(event, listener);
+      socket.once('disconnect', onDisconnect);
     });
     server.use((socket, next) => {
       this.authenticate(socket as RoomSocket).then(
@@ -114,6 +121,31 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
         },
       );
     });
+  }
+
+  /**
+   * The client commands of CONTRACT.md ("Gateway"), each with the method that answers it. Keyed
+   * by the contract's event map, so a command added there and not here does not compile.
+   */
+  private commandTable(): Array<[string, (socket: RoomSocket, payload: unknown) => Promise<unknown>]> {
+    const table: Record<keyof ClientToServerEvents, (socket: RoomSocket, payload: unknown) => Promise<unknown>> = {
+      'room:join': (socket, payload) => this.join(socket, payload),
+      'message:send': (socket, payload) => this.send(socket, payload),
+      'message:edit': (socket, payload) => this.edit(socket, payload),
+      'message:delete': (socket, payload) => this.remove(socket, payload),
+      'reaction:add': (socket, payload) => this.reactionAdd(socket, payload),
+      'reaction:remove': (socket, payload) => this.reactionRemove(socket, payload),
+      typing: (socket, payload) => this.typingCommand(socket, payload),
+      'read:mark': (socket, payload) => this.readMark(socket, payload),
+      'room:leave': (socket, payload) => this.leave(socket, payload),
+      'member:invite': (socket, payload) => this.invite(socket, payload),
+      'member:role': (socket, payload) => this.role(socket, payload),
+      'member:remove': (socket, payload) => this.removeMember(socket, payload),
+      'member:ban': (socket, payload) => this.ban(socket, payload),
+      'member:unban': (socket, payload) => this.unban(socket, payload),
+      'member:mute': (socket, payload) => this.mute(socket, payload),
+    };
+    return Object.entries(table);
   }
 
   onModuleDestroy(): void {
@@ -151,8 +183,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     }
   }
 
-  @SubscribeMessage('room:join')
-  join(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<JoinAck | AckError> {
+  join(socket: RoomSocket, payload: unknown): Promise<JoinAck | AckError> {
     return this.respond('join', socket, () => {
       const { afterSeq } = parseOrThrow(schemas.join, payload ?? {});
       return {
@@ -173,7 +204,6 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  /** `message:send` (bound in afterInit, not through Nest: see there). */
   send(socket: RoomSocket, payload: unknown): Promise<CommitAck | AckError> {
     return this.respond('send', socket, () => {
       const { clientMsgId, text, replyTo } = parseOrThrow(schemas.send, payload);
@@ -188,8 +218,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('message:edit')
-  edit(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
+  edit(socket: RoomSocket, payload: unknown): Promise<CommitAck | AckError> {
     return this.respond('edit', socket, () => {
       const { seq, text } = parseOrThrow(schemas.edit, payload);
       this.limit(socket);
@@ -203,8 +232,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('message:delete')
-  remove(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<CommitAck | AckError> {
+  remove(socket: RoomSocket, payload: unknown): Promise<CommitAck | AckError> {
     return this.respond('delete', socket, () => {
       const { seq } = parseOrThrow(schemas.delete, payload);
       this.limit(socket);
@@ -218,13 +246,11 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('reaction:add')
-  reactionAdd(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReactionAck | AckError> {
+  reactionAdd(socket: RoomSocket, payload: unknown): Promise<ReactionAck | AckError> {
     return this.reaction(socket, payload, true);
   }
 
-  @SubscribeMessage('reaction:remove')
-  reactionRemove(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReactionAck | AckError> {
+  reactionRemove(socket: RoomSocket, payload: unknown): Promise<ReactionAck | AckError> {
     return this.reaction(socket, payload, false);
   }
 
@@ -246,8 +272,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
    * `typing {active}`: gateway memory only (TypingTracker), never the log. Only a socket that
    * joined the room may type in it; renewals are rate-limited per user.
    */
-  @SubscribeMessage('typing')
-  typingCommand(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<TypingAck | AckError> {
+  typingCommand(socket: RoomSocket, payload: unknown): Promise<TypingAck | AckError> {
     return this.respond('typing', socket, () => {
       const { active } = parseOrThrow(schemas.typing, payload);
       if (!socket.data.joined) throw new DomainError('forbidden', 'join the room first');
@@ -264,16 +289,14 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('room:leave')
-  leave(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  leave(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('leave', socket, () => {
       parseOrThrow(schemas.leave, payload ?? {});
       return { about: {}, run: () => this.member(socket, (actor, user) => actor.member(user, { kind: 'leave' })) };
     });
   }
 
-  @SubscribeMessage('member:invite')
-  invite(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  invite(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { username } = parseOrThrow(schemas.invite, payload);
       this.limit(socket);
@@ -281,8 +304,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('member:role')
-  role(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  role(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { userId, role } = parseOrThrow(schemas.role, payload);
       this.limit(socket);
@@ -290,8 +312,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('member:remove')
-  removeMember(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  removeMember(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { userId, reason } = parseOrThrow(schemas.remove, payload);
       this.limit(socket);
@@ -299,8 +320,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('member:ban')
-  ban(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  ban(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { userId, reason } = parseOrThrow(schemas.ban, payload);
       this.limit(socket);
@@ -308,8 +328,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('member:unban')
-  unban(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  unban(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { userId } = parseOrThrow(schemas.unban, payload);
       this.limit(socket);
@@ -317,8 +336,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
     });
   }
 
-  @SubscribeMessage('member:mute')
-  mute(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<MemberAck | AckError> {
+  mute(socket: RoomSocket, payload: unknown): Promise<MemberAck | AckError> {
     return this.respond('member', socket, () => {
       const { userId, seconds } = parseOrThrow(schemas.mute, payload);
       this.limit(socket);
@@ -337,8 +355,7 @@ export class RoomGateway implements OnGatewayInit, OnGatewayDisconnect, OnModule
    * and is batched with other marks (ReadMarkerBatcher); the socket's access was checked at the
    * handshake, and a ban or removal closes it.
    */
-  @SubscribeMessage('read:mark')
-  readMark(@ConnectedSocket() socket: RoomSocket, @MessageBody() payload: unknown): Promise<ReadMarkAck | AckError> {
+  readMark(socket: RoomSocket, payload: unknown): Promise<ReadMarkAck | AckError> {
     return this.respond('read', socket, () => {
       const { seq } = parseOrThrow(schemas.readMark, payload);
       return {
