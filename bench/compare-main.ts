@@ -134,7 +134,7 @@ async function main(): Promise<number> {
       inspector.close();
     }
   };
-  const ctx: CompareContext = { stack, api, pool, users, admin, runId, peerUrl, options, peerRate: {}, stackEnv, profileGateway };
+  const ctx: CompareContext = { stack, api, pool, users, admin, runId, peerUrl, peerPid: peer.pid, options, peerRate: {}, stackEnv, profileGateway };
 
   const results: Array<{ id: string; title: string; ok: boolean; error?: string; durationMs: number; figures: Figure[]; raw?: unknown }> = [];
   for (const scenario of selected) {

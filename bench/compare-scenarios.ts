@@ -8,6 +8,7 @@ import type { TestStack } from '../test/support/stack';
 import { alternation, compare, type Compared, describeTarget, type Sample, type Side, type Target, verdict } from './compare';
 import { distribution, type Figure, mapLimit, metricsDelta, round, sampleGateways, sleep } from './lib';
 import { LoadProcs, mergeLoad } from './load-procs';
+import { postgresCpuMeter, processCpuMeter } from './process-cpu';
 import type { FanoutResult, LoadTarget } from './load-worker';
 
 export interface CompareContext {
@@ -18,6 +19,8 @@ export interface CompareContext {
   admin: TestUser;
   runId: string;
   peerUrl: string;
+  /** The peer's process id, to read its CPU beside our gateway's. */
+  peerPid: number;
   options: { reps: number; seconds: number; loadProcs: number; profile: boolean };
   /** The environment the stack starts its gateway with (scenarios that restart it may change it). */
   stackEnv: Record<string, string>;
@@ -101,6 +104,13 @@ function comparedFigures(scenario: string, compared: Compared[], specs: Record<s
   });
 }
 
+/** Where the 2 cores go, per acknowledged message, in a saturated closed-loop window. */
+const CPU_PER_ACK_METRICS: Record<string, MetricSpec> = {
+  serverCpuPerAckUs: { label: 'CPU per acked msg: server process (our gateway / the peer)', unit: 'µs' },
+  postgresCpuPerAckUs: { label: 'CPU per acked msg: Postgres (all its processes)', unit: 'µs' },
+  loadCpuPerAckUs: { label: 'CPU per acked msg: load processes', unit: 'µs' },
+};
+
 const LOAD_METRICS: Record<string, MetricSpec> = {
   acksPerSec: { label: 'acked msgs/s', unit: 'msg/s', ratioTarget: { kind: 'min', bound: 0.8 } },
   p50: { label: 'ack p50', unit: 'ms' },
@@ -117,9 +127,21 @@ async function closedRun(ctx: CompareContext, side: Side, seats: Seat[], prefix:
     // Our gateway's own view of the window (group commits, commit time, its CPU), from /metrics.
     const gateways = side === 'ours' ? ctx.stack.gateways.filter((g) => g.proc.running).map((g) => ({ id: g.id, url: g.url })) : [];
     const before = gateways.length ? sleep(1_000).then(() => sampleGateways(gateways)) : undefined;
+    // Postgres' and the server process's CPU over the same window as the load's (after its 1 s
+    // warm-up). On the peer's side Postgres is the control: near 0.
+    const serverPid = side === 'ours' ? ctx.stack.gateways[0]!.proc.pid : ctx.peerPid;
+    const meters = sleep(1_000).then(() => ({ postgres: postgresCpuMeter(), server: processCpuMeter(serverPid) }));
     const [results] = await Promise.all([procs.run({ kind: 'closed', inFlight, warmupMs: 1_000, durationMs, prefix, textLength }), profiled, before]);
+    const { postgres, server } = await meters;
+    const [postgresCpu, serverCpu] = [postgres(), server()];
     const merged = mergeLoad(results);
+    const loadCpu = merged.clientCpuPercent.reduce((a, b) => a + b, 0);
     const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
+    // CPU spent per acknowledged message (µs) by process: what a saturated 2-core machine divides.
+    const perAck = (percent: number) => (merged.acksPerSec > 0 ? round((percent / 100 / merged.acksPerSec) * 1e6, 1) : NaN);
+    metrics.serverCpuPerAckUs = perAck(serverCpu);
+    metrics.postgresCpuPerAckUs = perAck(postgresCpu);
+    metrics.loadCpuPerAckUs = perAck(loadCpu);
     if (before) {
       const delta = metricsDelta(await before, await sampleGateways(gateways));
       metrics.eventsPerBatch = delta.eventsPerBatch;
@@ -182,6 +204,7 @@ export const throughput: CompareScenario = {
         ...comparedFigures('1 throughput', sat, LOAD_METRICS),
         { scenario: '1 throughput', name: 'load process CPU (max of procs)', value: round(clientCpu.ours, 0), unit: '%', note: `peer runs ${round(clientCpu.peer, 0)}% (near 100%: the client, not the peer, is the limit)`, details: { ...clientCpu } },
         ...ourGatewayFigures('1 throughput', gw),
+        ...comparedFigures('1 throughput', compare(saturated, Object.keys(CPU_PER_ACK_METRICS)), CPU_PER_ACK_METRICS),
         ...comparedFigures('1 half load', halfCompared, halfSpecs),
       ],
       raw: { params: S1, saturated, half: { offeredPerSec: half, runs: halfRuns } },
@@ -200,7 +223,7 @@ export const hotRoom: CompareScenario = {
     const seats = seatsFor(ctx, await makeRooms(ctx, 1, 'cmp-s2'), S2.members);
     const runs = await alternate(ctx, 'hot-room', (side, rep) => closedRun(ctx, side, seats, `${ctx.runId}-s2-${side}-${rep}`, S2.inFlight, S2.textLength));
     return {
-      figures: [...comparedFigures('2 hot room', compare(runs, ['acksPerSec', 'p50', 'p99', 'failed']), LOAD_METRICS), ...ourGatewayFigures('2 hot room', compare(runs, ['eventsPerBatch', 'commitAvgMs', 'gatewayCpu']))],
+      figures: [...comparedFigures('2 hot room', compare(runs, ['acksPerSec', 'p50', 'p99', 'failed']), LOAD_METRICS), ...ourGatewayFigures('2 hot room', compare(runs, ['eventsPerBatch', 'commitAvgMs', 'gatewayCpu'])), ...comparedFigures('2 hot room', compare(runs, Object.keys(CPU_PER_ACK_METRICS)), CPU_PER_ACK_METRICS)],
       raw: { params: S2, runs },
     };
   },
