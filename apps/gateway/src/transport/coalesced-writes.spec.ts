@@ -5,13 +5,13 @@ import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { coalesceFrameWrites } from './coalesced-writes';
 
 /** A real Socket.IO server and client on loopback; the server side of the one connection. */
-async function pair(coalesce: boolean): Promise<{ server: Server; http: HttpServer; client: ClientSocket; socket: Socket }> {
+async function pair(coalesce: boolean, transports: Array<'polling' | 'websocket'> = ['websocket']): Promise<{ server: Server; http: HttpServer; client: ClientSocket; socket: Socket }> {
   const http = createServer();
   const server = new Server(http);
   if (coalesce) coalesceFrameWrites(server);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const client = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports: ['websocket'], forceNew: true });
+  const client = connect(`http://127.0.0.1:${(http.address() as AddressInfo).port}`, { transports, forceNew: true });
   return { server, http, client, socket: await connected };
 }
 
@@ -75,6 +75,17 @@ describe(coalesceFrameWrites.name, () => {
     const received = await burst(plain.client, plain.socket, 20);
     expect(received).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(writes.count()).toBeGreaterThanOrEqual(20);
+  });
+
+  it('also coalesces for a client that began on long-polling and upgraded to WebSocket', async () => {
+    const upgraded = await pair(true, ['polling', 'websocket']);
+    open.push(upgraded);
+    const { socket } = upgraded;
+    if (socket.conn.transport.name !== 'websocket') await new Promise((resolve) => socket.conn.once('upgrade', resolve));
+    const writes = countTcpWrites(socket);
+    const received = await burst(upgraded.client, socket, 20);
+    expect(received).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(writes.count()).toBeLessThanOrEqual(2);
   });
 
   it('leaves a single packet and acks as they were', async () => {
