@@ -174,7 +174,8 @@ describe('partitioning migration on a database holding 100k events (e2e)', () =>
     const seqs = (await log.readAfter(room.id, 0, EVENTS_PER_ROOM + 10)).map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: head + 1 }, (_, i) => i + 1));
 
-    // The foreign key still cascades: a deleted room takes its events with it.
+    // A deleted room still takes its events with it (since migration 20261128000000_log_without_room_fks
+    // by a trigger on rooms, no longer by a per-row foreign key).
     await sql.query('DELETE FROM rooms WHERE id = $1', [doomed.id]);
     const left = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM room_events WHERE room_id = $1', [doomed.id]);
     expect(left.rows[0]!.n).toBe(0);

@@ -11,7 +11,8 @@ import { UserRepository, type UserRecord } from './user.repository';
  * 20261127000000_room_events_partitioned), and every statement the repositories send about a
  * room reads that room's partition only. The statements are not copied here: a spy on the pool
  * records what each repository method really sends, and each is then explained with the same
- * parameters. Every test makes its own users and rooms and never deletes anything.
+ * parameters. Every test makes its own users and rooms and deletes only the one it creates to
+ * prove that a room's log goes with it.
  */
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/durable_rooms_test';
 
@@ -125,13 +126,14 @@ describe('the partitioned event log', () => {
     for (const p of parts.rows) expect(p.name).toMatch(/^room_events_p\d+$/);
   });
 
-  it('keeps the keys of the unpartitioned table: primary key, unique clientMsgId, foreign key with cascade', async () => {
+  it('keeps the keys of the unpartitioned table: primary key, unique clientMsgId; no per-row foreign key to rooms', async () => {
     const { rows } = await explainer.query<{ name: string; def: string }>(
       `SELECT conname AS name, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'room_events'::regclass ORDER BY conname`,
     );
+    // The foreign key went in migration 20261128000000_log_without_room_fks: the append's fenced
+    // UPDATE of rooms proves the room exists, and a trigger deletes the log with the room.
     expect(rows).toEqual([
       { name: 'room_events_pkey', def: 'PRIMARY KEY (room_id, seq)' },
-      { name: 'room_events_room_id_fkey', def: 'FOREIGN KEY (room_id) REFERENCES rooms(id) ON UPDATE CASCADE ON DELETE CASCADE' },
       { name: 'room_events_seq_positive', def: 'CHECK ((seq >= 1))' },
     ]);
     const idempotency = await explainer.query<{ def: string }>(
@@ -140,6 +142,33 @@ describe('the partitioned event log', () => {
     expect(idempotency.rows[0]!.def).toBe(
       'CREATE UNIQUE INDEX room_events_room_id_actor_id_client_msg_id_key ON ONLY public.room_events USING btree (room_id, actor_id, client_msg_id)',
     );
+  });
+
+  it("deletes a room's events and message projection with the room, and only that room's", async () => {
+    const doomed = await roomWithLog();
+    const kept = await roomWithLog();
+    const count = async (table: 'room_events' | 'room_messages', roomId: string) =>
+      (await explainer.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE room_id = $1`, [roomId])).rows[0]!.n;
+    expect(await count('room_events', doomed.roomId)).toBe(6);
+    expect(await count('room_messages', doomed.roomId)).toBe(3); // 3, 4, 5: message 2 was deleted
+
+    await explainer.query('DELETE FROM rooms WHERE id = $1', [doomed.roomId]);
+
+    expect(await count('room_events', doomed.roomId)).toBe(0);
+    expect(await count('room_messages', doomed.roomId)).toBe(0);
+    expect(await count('room_events', kept.roomId)).toBe(6);
+    expect(await count('room_messages', kept.roomId)).toBe(3);
+  });
+
+  it('writes nothing for a room that does not exist (the fenced UPDATE finds no row)', async () => {
+    const ghost = randomUUID();
+    const outcome = await log.appendBatch([{ roomId: ghost, epoch: 1, events: [post(1, 'ghost-1')] }]);
+    expect(outcome.get(ghost)).toBe('fenced');
+    const written = await explainer.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM room_events WHERE room_id = $1) + (SELECT count(*) FROM room_messages WHERE room_id = $1) AS n`,
+      [ghost],
+    );
+    expect(Number(written.rows[0]!.n)).toBe(0);
   });
 });
 
