@@ -29,6 +29,7 @@ import { ApiClient, type TestUser } from './support/client';
 import { compareClientWithLog, compareLogWithAcks, logOf } from './support/fault';
 import { reportFigure } from './support/figures';
 import { baseEnv, freePort, ROOT, waitFor } from './support/processes';
+import { allProcStats } from './support/proc-stat';
 import { ResilientClient } from './support/resilient-client';
 
 jest.setTimeout(150_000);
@@ -41,19 +42,7 @@ const EXIT_DEADLINE_MS = 15_000;
 
 /** Parent PID of every process on the machine. */
 function parentPids(): Map<number, number> {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(Number(name), ppid);
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return parents;
+  return new Map(allProcStats().map((p) => [p.pid, p.ppid]));
 }
 
 /** Every live descendant of `root` (children, their children, ...). */
