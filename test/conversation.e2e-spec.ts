@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Pool } from 'pg';
-import { applyEvent, decodeSnapshotDocument, emptyRoomState, serializeRoomState, type EventEnvelope } from '../libs/domain/src';
+import { applyEvent, decodeSnapshotDocument, emptyRoomState, serializeRoomState, SNAPSHOT_FORMAT, type EventEnvelope } from '../libs/domain/src';
 import { createClient, type Client, type PresenceUser } from '../libs/client/src';
 import { ApiClient, RoomMember, type ChatSocket, type TestUser } from './support/client';
 import { logOf, makeAdmin, snapshotsOf } from './support/fault';
@@ -95,7 +95,7 @@ describe('conversation: replies, reactions, typing (e2e)', () => {
   async function snapshotReactions(roomId: string, row: { key: string; seq: number }) {
     const object = await stack.s3!.client().send(new GetObjectCommand({ Bucket: stack.s3!.bucket, Key: row.key }));
     const text = gunzipSync(Buffer.from(await object.Body!.transformToByteArray())).toString('utf8');
-    expect(JSON.parse(text).format).toBe(3);
+    expect(JSON.parse(text).format).toBe(SNAPSHOT_FORMAT);
     return serializeRoomState(decodeSnapshotDocument(text, { roomId, seq: row.seq })).reactions;
   }
 

@@ -10,7 +10,7 @@ import {
   SNAPSHOT_FORMAT,
   type SnapshotDocument,
 } from './room-snapshot';
-import { applyEvent, DEDUP_WINDOW, dedupKey, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
+import { applyEvent, DEDUP_WINDOW, dedupHash, dedupHashHex, dedupHashOut, dedupKey, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
 
 const ROOM = 'room-1';
 const ALICE = { id: 'u-alice', username: 'alice' };
@@ -55,6 +55,23 @@ function expectSameState(actual: RoomState, expected: RoomState): void {
   expect(serializeRoomState(actual).reactions).toEqual(serializeRoomState(expected).reactions);
 }
 
+/** The snapshot's (format 4) key of a send. */
+function hexOf(actorId: string, clientMsgId: string): string {
+  dedupHash(actorId, clientMsgId);
+  return dedupHashHex(dedupHashOut.hi, dedupHashOut.lo);
+}
+
+/**
+ * The dedup window of `events` as formats 1–3 stored it (`dedupKey` strings): the most recent
+ * DEDUP_WINDOW sends, oldest first (every client message id in history() is distinct).
+ */
+function legacySent(events: EventEnvelope[]): Array<[string, number, string]> {
+  return events
+    .filter((e) => e.clientMsgId && e.actor)
+    .slice(-DEDUP_WINDOW)
+    .map((e) => [dedupKey(e.actor!.id, e.clientMsgId!), e.seq, e.ts]);
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -71,16 +88,16 @@ describe('room snapshot serialization', () => {
     const restored = deserializeRoomState(JSON.parse(JSON.stringify(serialized)));
     expectSameState(restored, state);
     expect(serialized.messages[0]).toEqual([2, ALICE.id, false]);
-    expect(serialized.sent[0]).toEqual([`${ALICE.id}\nc-2`, 2, ts(2)]);
+    expect(serialized.sent[0]).toEqual([hexOf(ALICE.id, 'c-2'), 2, ts(2)]);
   });
 
   it('does not share windows with the original', () => {
     const state = fold(history(10));
     const restored = deserializeRoomState(serializeRoomState(state));
     restored.messages.markDeleted(2);
-    restored.sent.set(dedupKey(ALICE.id, 'c-2'), 99, ts(99));
+    restored.sent.set(ALICE.id, 'c-2', 99, ts(99));
     expect(state.messages.get(2)!.deleted).toBe(false);
-    expect(state.sent.get(dedupKey(ALICE.id, 'c-2'))).toEqual({ seq: 2, ts: ts(2) });
+    expect(state.sent.get(ALICE.id, 'c-2')).toEqual({ seq: 2, ts: ts(2) });
   });
 
   it('keeps the Map order of entries, not numeric order', () => {
@@ -88,11 +105,11 @@ describe('room snapshot serialization', () => {
     state.headSeq = 9;
     state.messages.add(9, 'a');
     state.messages.add(3, null, true);
-    state.sent.set('z\n1', 9, ts(9));
-    state.sent.set('a\n1', 3, ts(3));
+    state.sent.set('z', '1', 9, ts(9));
+    state.sent.set('a', '1', 3, ts(3));
     const restored = deserializeRoomState(serializeRoomState(state));
     expect([...restored.messages.keys()]).toEqual([9, 3]);
-    expect([...restored.sent.keys()]).toEqual(['z\n1', 'a\n1']);
+    expect([...restored.sent].map(([key]) => key)).toEqual([hexOf('z', '1'), hexOf('a', '1')]);
   });
 });
 
@@ -214,7 +231,7 @@ describe('snapshot format 2 (membership)', () => {
 
   it('still loads a format-1 document, as a public room whose owner the loader adopts', () => {
     const state = fold(history(30));
-    const legacy = serializeRoomState(state) as unknown as Record<string, unknown>;
+    const legacy = { ...serializeRoomState(state), sent: legacySent(history(30)) } as unknown as Record<string, unknown>;
     for (const key of ['visibility', 'ownerId', 'members', 'invited', 'banned']) delete legacy[key];
     const document = { format: 1, roomId: ROOM, seq: 30, createdAt: ts(31), checksum: sha256(JSON.stringify(legacy)), state: legacy };
     const loaded = decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 30 });
@@ -229,7 +246,10 @@ describe('snapshot format 2 (membership)', () => {
 
   it('rejects a format-2 document with a malformed member entry', () => {
     const state = memberRoom();
-    const serialized = serializeRoomState(state);
+    const serialized = { ...serializeRoomState(state), sent: legacySent(history(20)) };
+    const intact = { format: 2, roomId: ROOM, seq: 25, createdAt: ts(26), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    // The same document without the bad entry loads: what fails below is the member entry alone.
+    expect(decodeSnapshotDocument(JSON.stringify(intact), { roomId: ROOM, seq: 25 }).members.size).toBe(state.members.size);
     (serialized.members as unknown[]).push(['u-x', 'x', 'king', null]);
     const document = { format: 2, roomId: ROOM, seq: 25, createdAt: ts(26), checksum: sha256(JSON.stringify(serialized)), state: serialized };
     expect(() => decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 25 })).toThrow(CorruptSnapshotError);
@@ -260,7 +280,7 @@ describe('snapshot format 3 (reactions)', () => {
       [39, [['🔥', [BOB.id]]]],
     ]);
     const { json } = encodeSnapshotDocument(state);
-    expect(JSON.parse(json).format).toBe(3);
+    expect(JSON.parse(json).format).toBe(SNAPSHOT_FORMAT);
     const loaded = decodeSnapshotDocument(json, { roomId: ROOM, seq: state.headSeq });
     expectSameState(loaded, state);
     expect(loaded.messages.hasReaction(38, ':tada:', BOB.id)).toBe(true);
@@ -283,7 +303,7 @@ describe('snapshot format 3 (reactions)', () => {
 
   it('still loads a format-2 document (no reactions in it)', () => {
     const state = fold(history(30));
-    const legacy = serializeRoomState(state) as unknown as Record<string, unknown>;
+    const legacy = { ...serializeRoomState(state), sent: legacySent(history(30)) } as unknown as Record<string, unknown>;
     delete legacy.reactions;
     const document = { format: 2, roomId: ROOM, seq: 30, createdAt: ts(31), checksum: sha256(JSON.stringify(legacy)), state: legacy };
     const loaded = decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 30 });
@@ -293,9 +313,55 @@ describe('snapshot format 3 (reactions)', () => {
 
   it('rejects a format-3 document with a malformed reactions entry', () => {
     const state = reactedRoom();
-    const serialized = serializeRoomState(state);
+    const serialized = { ...serializeRoomState(state), sent: legacySent(history(40)) };
+    const intact = { format: 3, roomId: ROOM, seq: state.headSeq, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    expectSameState(decodeSnapshotDocument(JSON.stringify(intact), { roomId: ROOM, seq: state.headSeq }), state);
     (serialized.reactions as unknown[]).push([5, [['👍', 'not-a-list']]]);
     const document = { format: 3, roomId: ROOM, seq: state.headSeq, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
     expect(() => decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: state.headSeq })).toThrow(CorruptSnapshotError);
+  });
+});
+
+describe('snapshot format 4 (dedup fingerprints)', () => {
+  it('stores each send of the dedup window as its 16-hex-digit fingerprint, no actor or client id in clear', () => {
+    const state = fold(history(60));
+    const { json } = encodeSnapshotDocument(state);
+    const doc = JSON.parse(json) as SnapshotDocument;
+    expect(doc.format).toBe(4);
+    expect(doc.state.sent.length).toBe(state.sent.size);
+    for (const [key] of doc.state.sent) expect(key).toMatch(/^[0-9a-f]{16}$/);
+    expect(doc.state.sent.at(-1)).toEqual([hexOf(ALICE.id, 'c-59'), 59, ts(59)]);
+    expect(json).not.toContain('c-59');
+  });
+
+  it('loads a format-3 document with dedupKey strings into the same window as folding the log', () => {
+    const events = history(DEDUP_WINDOW + 300);
+    const state = fold(events);
+    const serialized = { ...serializeRoomState(state), sent: legacySent(events) };
+    expect(serialized.sent[0]![0]).toContain('\n');
+    const document = { format: 3, roomId: ROOM, seq: state.headSeq, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    const loaded = decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: state.headSeq });
+    expectSameState(loaded, state);
+    const last = events.filter((e) => e.clientMsgId && e.actor).at(-1)!;
+    expect(loaded.sent.get(last.actor!.id, last.clientMsgId!)).toEqual({ seq: last.seq, ts: last.ts });
+  });
+
+  it.each([
+    ['a format-4 key that is not a fingerprint', 4, (sent: unknown[][]) => (sent[0]![0] = `${ALICE.id}\nc-2`)],
+    ['a format-4 key in upper case', 4, (sent: unknown[][]) => (sent[0]![0] = (sent[0]![0] as string).toUpperCase().replace(/^[0-9]/, 'A'))],
+    ['a format-3 key without the newline of dedupKey', 3, (sent: unknown[][]) => (sent[0]![0] = 'no-newline')],
+  ])('rejects %s', (_label, format, spoil) => {
+    const state = fold(history(40));
+    const serialized = { ...serializeRoomState(state), ...(format === 3 ? { sent: legacySent(history(40)) } : {}) };
+    spoil(serialized.sent as unknown[][]);
+    const document = { format, roomId: ROOM, seq: 40, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
+    let thrown: unknown;
+    try {
+      decodeSnapshotDocument(JSON.stringify(document), { roomId: ROOM, seq: 40 });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toBeInstanceOf(CorruptSnapshotError);
+    expect((thrown as CorruptSnapshotError).reason).toBe('state');
   });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { MemberRole, RoomVisibility } from './events';
+import { DEDUP_HASH_HEX, dedupHashHex, dedupHashOut, parseDedupHashHex } from './dedup-hash';
 import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
 
 /**
@@ -14,10 +15,12 @@ import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
  * Version of the document layout. Bump it when `SerializedRoomState` changes shape, and keep
  * reading every older one (CONTRACT.md). 1: name and the two windows. 2: adds the membership
  * (visibility, owner, members, invited, banned). 3: adds the reactions of the window's messages.
+ * 4: the dedup window's keys are 64-bit fingerprints (`dedupHashHex`, 16 hex digits) instead of
+ * `dedupKey` strings; an older document's keys are fingerprinted as it loads.
  */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 /** Every format `decodeSnapshotDocument` reads. */
-export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2, 3];
+export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2, 3, 4];
 
 /** RoomState as plain JSON. Map entries keep their insertion order (it decides window eviction). */
 export interface SerializedRoomState {
@@ -26,7 +29,7 @@ export interface SerializedRoomState {
   headSeq: number;
   /** [seq, authorId, deleted], oldest first. */
   messages: Array<[number, string | null, boolean]>;
-  /** [dedupKey, seq, ts], oldest first. */
+  /** [key, seq, ts], oldest first. The key is `dedupHashHex` from format 4 on, `dedupKey` before. */
   sent: Array<[string, number, string]>;
   /** Format 2 on; absent in format 1 (every room was public then). */
   visibility?: RoomVisibility;
@@ -72,7 +75,7 @@ export function serializeRoomState(state: RoomState): SerializedRoomState {
   const messages: SerializedRoomState['messages'] = [];
   state.messages.forEach((seq, authorId, deleted) => messages.push([seq, authorId, deleted]));
   const sent: SerializedRoomState['sent'] = [];
-  state.sent.forEach((key, seq, tsMs, tsText) => sent.push([key, seq, tsText ?? new Date(tsMs).toISOString()]));
+  state.sent.forEach((hi, lo, seq, tsMs, tsText) => sent.push([dedupHashHex(hi, lo), seq, tsText ?? new Date(tsMs).toISOString()]));
   return {
     roomId: state.roomId,
     name: state.name,
@@ -108,11 +111,22 @@ export function serializeMembership(state: RoomState): Required<Pick<SerializedR
   };
 }
 
-/** Rebuilds the windows and maps in the serialized order. Trusts its input's shape. */
-export function deserializeRoomState(s: SerializedRoomState): RoomState {
+/**
+ * Rebuilds the windows and maps in the serialized order, from a state of snapshot format
+ * `format`. Trusts its input's shape (decodeSnapshotDocument checks it first).
+ */
+export function deserializeRoomState(s: SerializedRoomState, format: number = SNAPSHOT_FORMAT): RoomState {
   const windows = emptyRoomState(s.roomId);
   for (const [seq, authorId, deleted] of s.messages) windows.messages.add(seq, authorId, deleted);
-  for (const [key, seq, ts] of s.sent) windows.sent.set(key, seq, ts);
+  for (const [key, seq, ts] of s.sent) {
+    if (format >= 4) {
+      parseDedupHashHex(key);
+      windows.sent.setHashed(dedupHashOut.hi, dedupHashOut.lo, seq, ts);
+    } else {
+      const newline = key.indexOf('\n');
+      windows.sent.set(key.slice(0, newline), key.slice(newline + 1), seq, ts);
+    }
+  }
   for (const [seq, byEmoji] of s.reactions ?? []) {
     for (const [emoji, users] of byEmoji) for (const userId of users) windows.messages.addReaction(seq, emoji, userId);
   }
@@ -195,11 +209,11 @@ export function decodeSnapshotDocument(json: string, expected: { roomId: string;
     throw new CorruptSnapshotError('checksum', `${where}: checksum mismatch`);
   }
   const problem =
-    stateProblem(doc.state, expected) ??
+    stateProblem(doc.state, expected, doc.format) ??
     (doc.format >= 2 ? membershipProblem(doc.state as Record<string, unknown>) : null) ??
     (doc.format >= 3 ? reactionsProblem(doc.state as Record<string, unknown>) : null);
   if (problem) throw new CorruptSnapshotError('state', `${where}: ${problem}`);
-  return deserializeRoomState(doc.state as SerializedRoomState);
+  return deserializeRoomState(doc.state as SerializedRoomState, doc.format);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -209,7 +223,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 const isSeq = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 /** Shape check of a checksum-valid state: a document we wrote ourselves but with a bug still must not load. */
-function stateProblem(state: unknown, expected: { roomId: string; seq: number }): string | null {
+function stateProblem(state: unknown, expected: { roomId: string; seq: number }, format: number): string | null {
   if (!isObject(state)) return 'state is not an object';
   if (state.roomId !== expected.roomId) return `state is for room ${JSON.stringify(state.roomId)}`;
   if (state.headSeq !== expected.seq) return `state headSeq ${JSON.stringify(state.headSeq)} != seq ${expected.seq}`;
@@ -221,8 +235,9 @@ function stateProblem(state: unknown, expected: { roomId: string; seq: number })
     }
   }
   if (!Array.isArray(state.sent)) return 'state sent is not an array';
+  const isSentKey = format >= 4 ? (k: unknown) => typeof k === 'string' && DEDUP_HASH_HEX.test(k) : (k: unknown) => typeof k === 'string' && k.includes('\n');
   for (const e of state.sent) {
-    if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || !isSeq(e[1]) || e[1] > expected.seq || typeof e[2] !== 'string') {
+    if (!Array.isArray(e) || e.length !== 3 || !isSentKey(e[0]) || !isSeq(e[1]) || e[1] > expected.seq || typeof e[2] !== 'string') {
       return `bad sent entry ${JSON.stringify(e)}`;
     }
   }

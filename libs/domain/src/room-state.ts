@@ -3,6 +3,7 @@ import type { EventDataByType, EventEnvelope, MemberRole, RoomVisibility } from 
 import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo, type MessageReactions } from './room-windows';
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER } from './socket-events';
 
+export * from './dedup-hash';
 export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo, type MessageReactions };
 
 /**
@@ -38,7 +39,10 @@ export interface RoomState {
   banned: Map<string, string | null>;
   /** seq → author/deleted for the most recent `MESSAGE_WINDOW` messages. */
   messages: MessageWindow;
-  /** dedupKey(actorId, clientMsgId) → first result, for the most recent `DEDUP_WINDOW` sends. */
+  /**
+   * (actorId, clientMsgId) → first result, for the most recent `DEDUP_WINDOW` sends, by 64-bit
+   * fingerprint: a hit is a candidate that the actor confirms (see DedupWindow).
+   */
   sent: DedupWindow;
 }
 
@@ -105,7 +109,7 @@ export function applyEvent(state: RoomState, event: EventEnvelope): RoomState {
       if (event.type.startsWith('member.')) applyMemberEvent(state, event);
   }
   if (event.clientMsgId && event.actor) {
-    state.sent.set(dedupKey(event.actor.id, event.clientMsgId), event.seq, event.ts);
+    state.sent.set(event.actor.id, event.clientMsgId, event.seq, event.ts);
   }
   return state;
 }

@@ -36,6 +36,11 @@ export default function encodeSnapshot(copy) {
   return { body: gzipSync(Buffer.from(json, 'utf8')), checksum };
 }
 
+/** One lane of a dedup fingerprint as dedupHashHex (libs/domain/src/dedup-hash.ts) writes it. */
+function hex8(lane) {
+  return lane.toString(16).padStart(8, '0');
+}
+
 /** SerializedRoomState (room-snapshot.ts), in its key order, rebuilt from the columns. */
 function serializedState(copy) {
   const messages = new Array(copy.messageSeqs.length);
@@ -45,7 +50,8 @@ function serializedState(copy) {
   const texts = new Map(copy.sentTsTexts);
   const sent = new Array(copy.sentSeqs.length);
   for (let i = 0; i < sent.length; i++) {
-    sent[i] = [copy.sentKeys[i], copy.sentSeqs[i], texts.get(i) ?? new Date(copy.sentTsMs[i]).toISOString()];
+    const key = hex8(copy.sentHashHi[i]) + hex8(copy.sentHashLo[i]);
+    sent[i] = [key, copy.sentSeqs[i], texts.get(i) ?? new Date(copy.sentTsMs[i]).toISOString()];
   }
   const m = copy.membership;
   return {

@@ -51,7 +51,7 @@ function room(posts: number, name = 'Ünïcode "room" \\ \u2028 😀'): RoomStat
 /** A send whose ts is not what Date#toISOString writes: the window keeps it as text. */
 function withImportedTs(state: RoomState): RoomState {
   state.headSeq += 1;
-  state.sent.set(`${ALICE.id}\nimported`, state.headSeq, '2025-12-31T23:59:59.123456Z');
+  state.sent.set(ALICE.id, 'imported', state.headSeq, '2025-12-31T23:59:59.123456Z');
   return state;
 }
 

@@ -3,6 +3,7 @@ import type { Principal } from '../../../../libs/auth/src';
 import { createHash } from 'node:crypto';
 import {
   decodeSnapshotDocument,
+  dedupKey,
   DomainError,
   membershipRows,
   serializeRoomState,
@@ -226,6 +227,9 @@ describe('membership projection', () => {
     // The document an older gateway wrote: the same state without the membership part.
     const legacy = serializeRoomState(first.view) as unknown as Record<string, unknown>;
     for (const key of ['visibility', 'ownerId', 'members', 'invited', 'banned']) delete legacy[key];
+    // Formats before 4 keyed the dedup window by dedupKey strings, not fingerprints.
+    legacy.sent = (await log.readAfter(room.id, 0, 100)).filter((e) => e.clientMsgId && e.actor).map((e) => [dedupKey(e.actor!.id, e.clientMsgId!), e.seq, e.ts]);
+    expect(legacy.sent).toHaveLength(3);
     const seq = first.headSeq;
     const json = JSON.stringify({ format: 1, roomId: room.id, seq, createdAt: new Date().toISOString(), checksum: createHash('sha256').update(JSON.stringify(legacy)).digest('hex'), state: legacy });
     const writer = new GroupCommitWriter(log);

@@ -58,6 +58,20 @@ export class RecentEvents {
     return this.bytes;
   }
 
+  /** The envelope at `seq`, if the ring holds it (binary search: the ring is in seq order). */
+  at(seq: number): EventEnvelope | undefined {
+    let low = 0;
+    let high = this.items.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const found = this.items[mid]!;
+      if (found.seq === seq) return found;
+      if (found.seq < seq) low = mid + 1;
+      else high = mid - 1;
+    }
+    return undefined;
+  }
+
   /** Envelopes with seq > `seq`, ascending. */
   after(seq: number): EventEnvelope[] {
     const out: EventEnvelope[] = [];

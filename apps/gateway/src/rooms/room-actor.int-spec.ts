@@ -329,6 +329,50 @@ describe(RoomActor.name, () => {
   });
 
   describe('idempotency beyond memory', () => {
+    it('a resend whose first result left the recent ring is confirmed from the log, and writes nothing', async () => {
+      const roomId = await newRoom();
+      const gw = gateway();
+      const actor = await gw.load(roomId);
+      const first = await actor.send(alice, 'early', 'the first');
+      // More than the ring holds (RECENT_MAX_EVENTS), all still in the dedup window.
+      for (let i = 0; i < 600; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => actor.send(alice, `fill-${i + j}`, 'x')));
+      const head = actor.headSeq;
+      const findSent = jest.spyOn(log, 'findSent');
+      try {
+        expect(await actor.send(alice, 'early', 'the first, again')).toEqual(first);
+        expect(findSent).toHaveBeenCalledTimes(1);
+        expect(findSent).toHaveBeenCalledWith(roomId, alice.id, ['early']);
+        // A resend still in the ring needs no query.
+        await actor.send(alice, 'fill-599', 'x');
+        expect(findSent).toHaveBeenCalledTimes(1);
+      } finally {
+        findSent.mockRestore();
+      }
+      expect(actor.headSeq).toBe(head);
+      expect(await headOf(roomId)).toBe(head);
+    });
+
+    it('a fingerprint that matches another send (a collision) neither swallows a new message nor hides a committed one', async () => {
+      const roomId = await newRoom();
+      const gw = gateway();
+      const actor = await gw.load(roomId);
+      const x = await actor.send(alice, 'x', 'first x');
+      const y = await actor.send(alice, 'y', 'then y');
+      // Plant what two colliding fingerprints would leave: the window answers 'fresh' with y's
+      // entry (a new message that must not be taken for y), and 'x' with y's result (x's own entry
+      // overwritten by its colliding twin).
+      actor.view.sent.set(alice.id, 'fresh', y.seq, y.ts);
+      actor.view.sent.set(alice.id, 'x', y.seq, y.ts);
+
+      const fresh = await actor.send(alice, 'fresh', 'a new message');
+      expect(fresh.seq).toBe(y.seq + 1);
+      expect(await actor.send(alice, 'x', 'first x, again')).toEqual(x);
+
+      const stored = await logOf(roomId);
+      expect(stored.map((e) => e.clientMsgId ?? null)).toEqual([null, 'x', 'y', 'fresh']);
+      expect(gw.channel.seqsOf(roomId)).toEqual([x.seq, y.seq, fresh.seq]);
+    });
+
     it('a resend of a clientMsgId older than the dedup window returns the first result and writes nothing', async () => {
       const roomId = await newRoom();
       const lease = await rooms.takeLease(roomId, 'filler');

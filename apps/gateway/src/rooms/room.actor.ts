@@ -260,7 +260,7 @@ export class RoomActor implements CommitTarget {
       // A resend of a message committed (or in flight) before a mute still gets its first result:
       // it writes nothing. Only a new message is refused.
       const key = dedupKey(author.id, clientMsgId);
-      const done = this.state.sent.get(key);
+      const done = await this.committedSend(author.id, clientMsgId);
       if (done) return { committed: Promise.resolve(done) };
       const inFlight = this.pendingByKey.get(key);
       if (inFlight) return { committed: inFlight.promise };
@@ -417,6 +417,24 @@ export class RoomActor implements CommitTarget {
   // --- internals ---------------------------------------------------------------------------
 
   /**
+   * The first result of `actorId`'s send `clientMsgId` if it is committed and the dedup window
+   * remembers it; undefined for a new send. The window's answer is a fingerprint match, so it is
+   * confirmed against the committed event: from the recent ring when it holds that send (no I/O:
+   * a client's resends are usually its latest messages), else from the log. A colliding
+   * fingerprint thus never turns a new message into a "duplicate", nor hides a committed one. A
+   * send older than the window is not found here; the log's unique index catches it
+   * (settleAfterDuplicate).
+   */
+  private async committedSend(actorId: string, clientMsgId: string): Promise<CommittedRef | undefined> {
+    const candidate = this.state.sent.get(actorId, clientMsgId);
+    if (!candidate) return undefined;
+    const recent = this.recent.at(candidate.seq);
+    if (recent?.clientMsgId === clientMsgId && recent.actor?.id === actorId) return candidate;
+    // Older than the ring, or (a collision) another send's entry: the log decides.
+    return (await this.deps.events.findSent(this.roomId, actorId, [clientMsgId])).get(clientMsgId);
+  }
+
+  /**
    * After a batch hit the log's unique index (runs as a command, after the resync): sends whose
    * client message id the log already holds get its first `{seq, ts}`; the rest are appended
    * again with new seqs (nothing of the failed batch was written). Edits and deletes carry no
@@ -428,9 +446,11 @@ export class RoomActor implements CommitTarget {
       if (!p.key || !p.event.actorId || !p.event.clientMsgId) continue;
       idsByActor.set(p.event.actorId, [...(idsByActor.get(p.event.actorId) ?? []), p.event.clientMsgId]);
     }
+    const foundByActor = new Map<string, Map<string, CommittedRef>>();
     for (const [actorId, ids] of idsByActor) {
       const found = await this.deps.events.findSent(this.roomId, actorId, ids);
-      for (const [clientMsgId, ref] of found) this.state.sent.set(dedupKey(actorId, clientMsgId), ref.seq, ref.ts);
+      for (const [clientMsgId, ref] of found) this.state.sent.set(actorId, clientMsgId, ref.seq, ref.ts);
+      foundByActor.set(actorId, found);
     }
     for (const p of failed) {
       const { actorId, actorUsername, clientMsgId } = p.event;
@@ -438,7 +458,7 @@ export class RoomActor implements CommitTarget {
         p.reject(new DomainError('unavailable', 'the event log refused the batch; retry'));
         continue;
       }
-      const done = this.state.sent.get(p.key);
+      const done = foundByActor.get(actorId)?.get(clientMsgId);
       if (done) {
         p.resolve(done);
         continue;
