@@ -8,7 +8,22 @@ const { writeFileSync } = require('node:fs');
 const { Session } = require('node:inspector');
 const { resolve } = require('node:path');
 
-if (process.env.DIAG_TRACE_GC === '1') require('node:v8').setFlagsFromString('--trace-gc');
+if (process.env.DIAG_TRACE_GC === '1') {
+  require('node:v8').setFlagsFromString('--trace-gc');
+  // --trace-gc stamps ms since the isolate started; these lines carry epoch ms, to line up GC
+  // pauses and main-thread stalls with the light sender's slow acks.
+  const { performance, PerformanceObserver } = require('node:perf_hooks');
+  const epoch = (t) => Math.round(performance.timeOrigin + t);
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (e.duration >= 5) console.log(`diag-gc: epoch ${epoch(e.startTime)} kind ${e.detail?.kind} pause ${e.duration.toFixed(1)} ms`);
+  }).observe({ entryTypes: ['gc'] });
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 50) console.log(`diag-stall: epoch ${epoch(last)} main thread late by ${(now - last - 5).toFixed(1)} ms`);
+    last = now;
+  }, 5).unref();
+}
 
 const profileFile = process.env.DIAG_CPU_PROFILE;
 if (profileFile) {

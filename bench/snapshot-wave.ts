@@ -8,8 +8,11 @@
  *   on the event loop (JSON twice + sha256) and every due room started in the same sweep;
  * - `after`: the worker encoder and the bounded sweep.
  *
- * Set-up, bounded: the rooms' logs are filled in SQL (5,500 `message.posted` events each, with
- * 64-character clientMsgIds, so the dedup and message windows make about 1 MB of snapshot JSON).
+ * Set-up, bounded: the rooms' logs are filled in SQL: 10,000 `message.posted` events each, with
+ * 64-character clientMsgIds (both windows full: 5,000 messages, 10,000 dedup entries), then a
+ * reaction on each of the 5,000 windowed messages, so each room's snapshot is about 1 MB of JSON.
+ * (Until the dedup window kept fingerprints, 5,500 posts made 1 MB; the same rooms now take
+ * 0.52 MB, so the rooms grew to keep the acceptance's 1 MB.)
  * The stack's own gateways are drained first so that every room is placed on the measured one.
  * That gateway runs with SNAPSHOT_EVERY_EVENTS one above the rooms' head and a one-hour
  * interval: loading the rooms (a full replay each) starts no snapshot, and one message into each
@@ -27,9 +30,21 @@ import { freePort, ManagedProcess, waitFor } from '../test/support/processes';
 import { distribution, enterRoom, type Figure, mapLimit, type Member, round, sleep } from './lib';
 import type { BenchContext, Scenario } from './scenarios';
 
+function reactionsPerRoom(): number {
+  const raw = process.env.BENCH_WAVE_REACTIONS ?? '5000';
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 5_000) throw new Error(`BENCH_WAVE_REACTIONS: expected an integer 0..5000 (the message window), got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 const WAVE = {
   rooms: 500,
-  postsPerRoom: 5_500,
+  postsPerRoom: 10_000,
+  /**
+   * One 👍 by the owner on each of the last this many posts (the message window): what takes a
+   * room to 1 MB. BENCH_WAVE_REACTIONS=0 measures rooms of messages alone (full windows, 0.75 MB).
+   */
+  reactionsPerRoom: reactionsPerRoom(),
   clientMsgIdLength: 64,
   /** Rooms filled per SQL statement, and statements at once. */
   fillChunk: 25,
@@ -82,12 +97,44 @@ function selectedVariants(): Variant[] {
   return VARIANTS.filter((v) => wanted.includes(v.id));
 }
 
+/**
+ * How the 500 trigger messages go out. Paced (the default): 25 every 50 ms, so the 500 rooms fall
+ * due within one second, the snapshot sweep (every 250 ms, at most 4 at once) still has all of
+ * them queued together, and the light sender measures the wave, not a load spike of the bench's
+ * own making. BENCH_WAVE_TRIGGER=burst sends all 500 in one instant, as runs before 2026-11-28
+ * did: the light sender's acks then wait behind 500 sends (and their 500 broadcasts back to this
+ * process) for about 300 ms, with or without snapshots (measured: every ack over 50 ms of such a
+ * run fell in the 300 ms after the trigger).
+ */
+const TRIGGER_PACE = { chunk: 25, everyMs: 50 };
+function triggerPaced(): boolean {
+  const mode = process.env.BENCH_WAVE_TRIGGER ?? 'paced';
+  if (mode !== 'paced' && mode !== 'burst') throw new Error(`BENCH_WAVE_TRIGGER: expected paced or burst, got ${JSON.stringify(mode)}`);
+  return mode === 'paced';
+}
+
+/** Starts `send` for every member, TRIGGER_PACE.chunk at a time; resolves to the pending acks. */
+async function pacedTriggers<T>(members: Member[], send: (m: Member, i: number) => Promise<T>): Promise<Array<Promise<T>>> {
+  const pending: Array<Promise<T>> = [];
+  for (let from = 0; from < members.length; from += TRIGGER_PACE.chunk) {
+    if (from > 0) await sleep(TRIGGER_PACE.everyMs);
+    members.slice(from, from + TRIGGER_PACE.chunk).forEach((m, j) => pending.push(send(m, from + j)));
+  }
+  return pending;
+}
+
 /** `bulk-<seq>-` padded with hex to 64 characters: unique per room, as long as the contract allows. */
 const CLIENT_MSG_ID_SQL = `rpad('bulk-' || g || '-', ${WAVE.clientMsgIdLength}, md5(g::text))`;
 
-/** Fills fresh rooms (head 1) with `posts` messages by `user` in one statement, and moves their heads. */
-async function fillRooms(ctx: BenchContext, roomIds: string[], user: TestUser, posts: number): Promise<void> {
-  const head = posts + 1;
+/** The rooms' head once filled: room.created, the posts, the reactions. */
+const FILLED_HEAD = 1 + WAVE.postsPerRoom + WAVE.reactionsPerRoom;
+
+/** The reaction at `seq` (after the posts) targets this post: the last `reactionsPerRoom` posts, in order. */
+const reactionTarget = (seq: number) => seq - WAVE.reactionsPerRoom;
+
+/** Fills fresh rooms (head 1) with WAVE's posts and reactions by `user`, and moves their heads. */
+async function fillRooms(ctx: BenchContext, roomIds: string[], user: TestUser): Promise<void> {
+  const posts = WAVE.postsPerRoom;
   const db = await ctx.pool.connect();
   try {
     await db.query('BEGIN');
@@ -95,9 +142,15 @@ async function fillRooms(ctx: BenchContext, roomIds: string[], user: TestUser, p
       `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
        SELECT r.id, g, 'message.posted', $2, $3, ${CLIENT_MSG_ID_SQL}, jsonb_build_object('text', 'bulk message ' || g), now()
          FROM unnest($1::uuid[]) AS r(id) CROSS JOIN generate_series(2, $4::int) AS g`,
-      [roomIds, user.user.id, user.user.username, head],
+      [roomIds, user.user.id, user.user.username, posts + 1],
     );
-    const updated = await db.query('UPDATE rooms SET head_seq = $2 WHERE id = ANY($1::uuid[]) AND head_seq = 1', [roomIds, head]);
+    await db.query(
+      `INSERT INTO room_events (room_id, seq, type, actor_id, actor_username, client_msg_id, data, created_at)
+       SELECT r.id, g, 'reaction.added', $2, $3, NULL, jsonb_build_object('seq', g - $6::int, 'emoji', '👍'), now()
+         FROM unnest($1::uuid[]) AS r(id) CROSS JOIN generate_series($4::int, $5::int) AS g`,
+      [roomIds, user.user.id, user.user.username, posts + 2, FILLED_HEAD, WAVE.reactionsPerRoom],
+    );
+    const updated = await db.query('UPDATE rooms SET head_seq = $2 WHERE id = ANY($1::uuid[]) AND head_seq = 1', [roomIds, FILLED_HEAD]);
     if (updated.rowCount !== roomIds.length) throw new Error(`${roomIds.length - (updated.rowCount ?? 0)} room(s) were not fresh`);
     await db.query('COMMIT');
   } catch (err) {
@@ -119,6 +172,10 @@ function documentBytes(roomId: string, user: TestUser): number {
     const event: EventEnvelope = { roomId, seq, type: 'message.posted', ts, actor, data: { text: `bulk message ${seq}` }, clientMsgId };
     applyEvent(state, event);
   }
+  for (let seq = WAVE.postsPerRoom + 2; seq <= FILLED_HEAD; seq++) {
+    applyEvent(state, { roomId, seq, type: 'reaction.added', ts, actor, data: { seq: reactionTarget(seq), emoji: '👍' } });
+  }
+  if (state.headSeq !== FILLED_HEAD || state.messages.reactedMessages !== WAVE.reactionsPerRoom) throw new Error('documentBytes: the fold does not match the fill');
   return Buffer.byteLength(encodeSnapshotDocument(state).json);
 }
 
@@ -347,6 +404,8 @@ interface WaveResult {
   firstFailure: string | undefined;
   baseline: ReturnType<typeof distribution>;
   during: ReturnType<typeof distribution>;
+  /** From the last trigger acknowledged (all 500 rooms due) to the wave's end: the snapshots alone. */
+  allDue: ReturnType<typeof distribution>;
   /** Worst and median p99 of the 1 s windows that closed during the wave, worst one before it (ms). */
   loopDelayP99Max: number;
   loopDelayP99Median: number;
@@ -388,15 +447,12 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
     // One message into each room: every room is now one event past SNAPSHOT_EVERY_EVENTS' mark.
     if (process.env.BENCH_WAVE_CPU_PROFILE === '1') process.kill(gw.proc.pid, 'SIGUSR2');
     const triggerAt = performance.now();
-    const acks = await Promise.all(
-      members
-        .map((m, i) =>
-          m.socket
-            .timeout(LIGHT_ACK_TIMEOUT_MS)
-            .emitWithAck('message:send', { clientMsgId: `${ctx.runId}-wave-${variant.id}-${i}`, text: 'snapshot me' })
-            .catch(() => ({ ok: false as const })),
-        ),
-    );
+    const trigger = (m: Member, i: number) =>
+      m.socket
+        .timeout(LIGHT_ACK_TIMEOUT_MS)
+        .emitWithAck('message:send', { clientMsgId: `${ctx.runId}-wave-${variant.id}-${i}`, text: 'snapshot me' })
+        .catch(() => ({ ok: false as const }));
+    const acks = await Promise.all(triggerPaced() ? await pacedTriggers(members, trigger) : members.map(trigger));
     const triggerMs = performance.now() - triggerAt;
     // The triggers' own acks and commits are left out: from here on only the light sender sends.
     const [acksFrom, commitsFrom] = [await sendAcks(), await commits()];
@@ -427,7 +483,10 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
     const firstFailure = /snapshot of room \S+ failed[^\n]*/.exec(gw.proc.logs())?.[0];
     if (process.env.BENCH_WAVE_TRACE_GC === '1') {
       const file = `bench-results/wave-${variant.id}-gc.log`;
-      writeFileSync(file, gw.proc.logs().split('\n').filter((line) => /Mark-Compact|Scavenge|Mark-sweep|MinorMS/.test(line)).join('\n'));
+      writeFileSync(file, gw.proc.logs().split('\n').filter((line) => /Mark-Compact|Scavenge|Mark-sweep|MinorMS|^diag-/.test(line)).join('\n'));
+      // The light sender's slow acks on the same clock as the diag- lines (epoch ms).
+      const slow = samples.filter((s) => s.ms > 50).map((s) => `${Math.round(performance.timeOrigin + s.sentAt)}: sent, acked ${round(s.ms, 1)} ms later`);
+      writeFileSync(`bench-results/wave-${variant.id}-slow-acks.log`, [`${Math.round(performance.timeOrigin + triggerAt)}: trigger`, ...slow].join('\n'));
       log(`GC trace of ${gw.id} in ${file}`);
     }
     log(`wave ${saved.n}/${roomIds.length} snapshots in ${round((waveEnd - triggerAt) / 1000, 1)} s, ${failed} failed attempts${firstFailure ? ` (${firstFailure})` : ''}`);
@@ -443,6 +502,7 @@ async function runWave(ctx: BenchContext, variant: Variant, roomIds: string[], h
       firstFailure,
       baseline: distribution(samples.filter((s) => s.sentAt < triggerAt).map((s) => s.ms)),
       during: distribution(samples.filter((s) => s.sentAt >= triggerAt && s.sentAt <= waveEnd).map((s) => s.ms)),
+      allDue: distribution(samples.filter((s) => s.sentAt >= triggerAt + triggerMs && s.sentAt <= waveEnd).map((s) => s.ms)),
       loopDelayP99Max: round(Math.max(0, ...inWave.map((w) => w.p99))),
       loopDelayP99Median: distribution(inWave.map((w) => w.p99)).p50,
       loopDelayP99Baseline: round(Math.max(0, ...windows.filter((w) => w.at <= triggerAt).map((w) => w.p99))),
@@ -484,14 +544,14 @@ export const snapshotWave: Scenario = {
     const fillAt = performance.now();
     const chunks: string[][] = [];
     for (let i = 0; i < roomIds.length; i += WAVE.fillChunk) chunks.push(roomIds.slice(i, i + WAVE.fillChunk));
-    await mapLimit(chunks, WAVE.fillParallel, (chunk) => fillRooms(ctx, chunk, owner, WAVE.postsPerRoom));
+    await mapLimit(chunks, WAVE.fillParallel, (chunk) => fillRooms(ctx, chunk, owner));
     const fillMs = performance.now() - fillAt;
-    log(`${WAVE.rooms} rooms filled with ${WAVE.postsPerRoom} posts each in ${round(fillMs / 1000, 1)} s`);
+    log(`${WAVE.rooms} rooms filled with ${WAVE.postsPerRoom} posts and ${WAVE.reactionsPerRoom} reactions each in ${round(fillMs / 1000, 1)} s`);
     await settleDatabase(ctx);
     const docBytes = documentBytes(roomIds[0]!, owner);
 
     const results: WaveResult[] = [];
-    let head = WAVE.postsPerRoom + 1;
+    let head = FILLED_HEAD;
     const s3Nice = await niceS3StandIn(ctx);
     try {
       for (const variant of selectedVariants()) {
@@ -521,6 +581,8 @@ export const snapshotWave: Scenario = {
         snapshotBytesAvg: r.snapshotBytesAvg,
         lightBaseline: r.baseline,
         lightDuringWave: r.during,
+        lightAllDue: r.allDue,
+        trigger: triggerPaced() ? TRIGGER_PACE : 'burst',
         lightErrors: r.lightErrors,
         triggerErrors: r.triggerErrors,
         loopDelayWindows: r.loopWindows,
@@ -535,6 +597,14 @@ export const snapshotWave: Scenario = {
           value: r.during.p99,
           unit: 'ms',
           note: `${r.variant.label}; n=${r.during.n}, p50 ${r.during.p50}, max ${r.during.max} ms; before the wave p99 ${r.baseline.p99} ms; over 50 ms in the gateway: ${r.gatewaySide.acks.slower} of ${r.gatewaySide.acks.n} acks, ${r.gatewaySide.commits.slower} of ${r.gatewaySide.commits.n} commit statements${errors}${r.lightErrors.timeout ? ` (timeouts counted at ${LIGHT_ACK_TIMEOUT_MS / 1000} s)` : ''}`,
+          details,
+        },
+        {
+          scenario: s,
+          name: `light ack p99 once all 500 are due (${r.variant.id})`,
+          value: r.allDue.p99,
+          unit: 'ms',
+          note: `the same sends from the last trigger's ack (${round(r.triggerMs, 0)} ms after the first, trigger ${triggerPaced() ? 'paced' : 'burst'}) to the wave's end; n=${r.allDue.n}, p50 ${r.allDue.p50}, max ${r.allDue.max} ms`,
           details,
         },
         {
