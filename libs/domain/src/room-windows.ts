@@ -16,6 +16,7 @@
  * Pure data structures: no I/O.
  */
 import { dedupHash, dedupHashHex, dedupHashOut } from './dedup-hash';
+import { ReactionTable } from './reaction-table';
 
 /** Author and deletion state of one message. */
 export interface MessageInfo {
@@ -41,15 +42,16 @@ export type MessageReactions = Map<string, string[]>;
 
 /**
  * seq → author (null: a system message) of a room's most recent `limit` messages, oldest first,
- * and the reactions of those of them that have any. Reactions live in a side table keyed by seq,
- * so a message without reactions still costs no object; they are evicted with their message and
- * dropped when it is deleted. Their number is capped by the command rules (`reactionVerdict`).
+ * and the reactions of those of them that have any. Reactions live in a side table of typed
+ * arrays (reaction-table.ts), so neither a message nor a reaction costs an object; they are
+ * evicted with their message and dropped when it is deleted. Their number is capped by the
+ * command rules (`decideReaction`).
  */
 export class MessageWindow {
   private readonly authors = new Map<number, string | null>();
   private readonly deletedSeqs = new Set<number>();
   private readonly interned = new Map<string, string>();
-  private readonly reactionsBySeq = new Map<number, MessageReactions>();
+  private readonly reactionTable = new ReactionTable();
 
   constructor(readonly limit: number) {}
 
@@ -79,18 +81,18 @@ export class MessageWindow {
   markDeleted(seq: number): boolean {
     if (!this.authors.has(seq)) return false;
     this.deletedSeqs.add(seq);
-    this.reactionsBySeq.delete(seq);
+    this.reactionTable.clear(seq);
     return true;
   }
 
-  /** The reactions of the message at `seq` (undefined: none, or not in the window). Read-only. */
+  /** The reactions of the message at `seq` (undefined: none, or not in the window), as a fresh Map. */
   reactions(seq: number): ReadonlyMap<string, readonly string[]> | undefined {
-    return this.reactionsBySeq.get(seq);
+    return this.reactionTable.get(seq);
   }
 
   /** Whether `userId` has reacted to the message at `seq` with `emoji`. */
   hasReaction(seq: number, emoji: string, userId: string): boolean {
-    return this.reactionsBySeq.get(seq)?.get(emoji)?.includes(userId) ?? false;
+    return this.reactionTable.has(seq, emoji, userId);
   }
 
   /**
@@ -99,49 +101,27 @@ export class MessageWindow {
    */
   addReaction(seq: number, emoji: string, userId: string): boolean {
     if (!this.authors.has(seq) || this.deletedSeqs.has(seq)) return false;
-    let byEmoji = this.reactionsBySeq.get(seq);
-    if (!byEmoji) this.reactionsBySeq.set(seq, (byEmoji = new Map()));
-    const users = byEmoji.get(emoji);
-    if (!users) {
-      byEmoji.set(emoji, [this.intern(userId)]);
-      return true;
-    }
-    if (users.includes(userId)) return false;
-    users.push(this.intern(userId));
-    return true;
+    return this.reactionTable.add(seq, emoji, userId);
   }
 
   /** Removes `userId`'s `emoji` from the message at `seq`; false when it was not there. */
   removeReaction(seq: number, emoji: string, userId: string): boolean {
-    const byEmoji = this.reactionsBySeq.get(seq);
-    const users = byEmoji?.get(emoji);
-    const at = users?.indexOf(userId) ?? -1;
-    if (!byEmoji || !users || at < 0) return false;
-    users.splice(at, 1);
-    if (users.length === 0) byEmoji.delete(emoji);
-    if (byEmoji.size === 0) this.reactionsBySeq.delete(seq);
-    return true;
+    return this.reactionTable.remove(seq, emoji, userId);
   }
 
   /** [total (user, emoji) pairs, of them `userId`'s] on the message at `seq`. */
   reactionCounts(seq: number, userId: string): { total: number; byUser: number } {
-    let total = 0;
-    let byUser = 0;
-    this.reactionsBySeq.get(seq)?.forEach((users) => {
-      total += users.length;
-      if (users.includes(userId)) byUser += 1;
-    });
-    return { total, byUser };
+    return this.reactionTable.counts(seq, userId);
   }
 
   /** The messages that have reactions, in the order their first reaction came (snapshots keep it). */
   forEachReactions(visit: (seq: number, reactions: ReadonlyMap<string, readonly string[]>) => void): void {
-    this.reactionsBySeq.forEach((reactions, seq) => visit(seq, reactions));
+    this.reactionTable.forEach(visit);
   }
 
   /** How many messages of the window have reactions. */
   get reactedMessages(): number {
-    return this.reactionsBySeq.size;
+    return this.reactionTable.messages;
   }
 
   /** The oldest seq held, or undefined when empty. */
@@ -178,7 +158,7 @@ export class MessageWindow {
       if (count-- <= 0) break;
       this.authors.delete(seq);
       this.deletedSeqs.delete(seq);
-      this.reactionsBySeq.delete(seq);
+      this.reactionTable.clear(seq);
     }
   }
 }
