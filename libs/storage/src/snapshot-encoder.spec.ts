@@ -62,7 +62,7 @@ describe(WorkerSnapshotEncoder.name, () => {
   it.each([
     ['an empty room', () => emptyRoomState(ROOM)],
     ['a small room with escapes, deletions and a system message', () => room(40)],
-    ['a room whose windows are full (about 1.5 MB of JSON)', () => room(DEDUP_WINDOW + 10, 'big')],
+    ['a room whose windows are full (about 0.8 MB of JSON)', () => room(DEDUP_WINDOW + 10, 'big')],
     ['a room with a ts kept as text (an imported row with microseconds)', () => withImportedTs(room(12))],
   ])('writes exactly the bytes and checksum of encodeSnapshotDocument: %s', async (_name, make) => {
     const state = make();
