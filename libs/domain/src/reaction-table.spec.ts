@@ -105,6 +105,33 @@ describe(ReactionTable.name, () => {
     expect(table.internedStrings).toBe(0);
   });
 
+  it('exports the same reactions, in the same order, as flat columns', () => {
+    const table = new ReactionTable();
+    table.add(9, '👍', 'ann');
+    table.add(9, '🔥', 'bob');
+    table.add(9, '👍', 'cid');
+    table.add(2, ':tada:', 'ann');
+    table.add(5, '😀', 'dan');
+    table.remove(5, '😀', 'dan');
+    const c = table.columns();
+    const rebuilt: Array<[number, Array<[string, string[]]>]> = [];
+    let e = 0;
+    let u = 0;
+    c.seqs.forEach((seq, m) => {
+      const byEmoji: Array<[string, string[]]> = [];
+      for (let k = 0; k < c.emojiCounts[m]!; k++, e++) {
+        byEmoji.push([c.strings[c.emoji[e]!]!, Array.from({ length: c.userCounts[e]! }, () => c.strings[c.users[u++]!]!)]);
+      }
+      rebuilt.push([seq, byEmoji]);
+    });
+    expect(rebuilt).toEqual(entries(table));
+    expect(rebuilt).toEqual([
+      [9, [['👍', ['ann', 'cid']], ['🔥', ['bob']]]],
+      [2, [[':tada:', ['ann']]]],
+    ]);
+    expect([e, u]).toEqual([c.emoji.length, c.users.length]);
+  });
+
   it('reuses freed nodes: a steady churn does not grow the pool', () => {
     const table = new ReactionTable();
     const pool = () => (table as unknown as { label: Int32Array }).label.length;

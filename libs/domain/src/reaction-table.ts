@@ -56,6 +56,11 @@ class StringTable {
     this.free.push(id);
   }
 
+  /** Every string by id ('' at a free id): the table of a `ReactionColumns`. */
+  copy(): string[] {
+    return this.strings.slice();
+  }
+
   /** Distinct strings referred to (for tests: a table that only grows would be a leak). */
   get size(): number {
     return this.ids.size;
@@ -66,6 +71,22 @@ function grown(from: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayB
   const to = new Int32Array(length);
   to.set(from);
   return to;
+}
+
+/**
+ * A table's reactions as flat columns, in its order: the cheapest form to copy on the event loop
+ * and to post to a snapshot worker (a few typed arrays and one short string array, instead of
+ * four small arrays per reacted message). Message i has `emojiCounts[i]` emoji, taken in order
+ * from `emoji`; emoji j has `userCounts[j]` users, taken in order from `users`. `emoji` and
+ * `users` hold indices into `strings`.
+ */
+export interface ReactionColumns {
+  seqs: Float64Array<ArrayBuffer>;
+  emojiCounts: Int32Array<ArrayBuffer>;
+  emoji: Int32Array<ArrayBuffer>;
+  userCounts: Int32Array<ArrayBuffer>;
+  users: Int32Array<ArrayBuffer>;
+  strings: string[];
 }
 
 export class ReactionTable {
@@ -194,6 +215,36 @@ export class ReactionTable {
   /** The messages that have reactions, in the order their first reaction came (fresh Maps). */
   forEach(visit: (seq: number, reactions: Map<string, string[]>) => void): void {
     this.firstEmoji.forEach((head, seq) => visit(seq, this.build(head)));
+  }
+
+  /** Every reaction as `ReactionColumns`, without a Map or array per message. */
+  columns(): ReactionColumns {
+    let emojiNodes = 0;
+    this.firstEmoji.forEach((head) => {
+      for (let node = head; node !== NONE; node = this.next[node]!) emojiNodes += 1;
+    });
+    const seqs = new Float64Array(this.firstEmoji.size);
+    const emojiCounts = new Int32Array(this.firstEmoji.size);
+    const emoji = new Int32Array(emojiNodes);
+    const userCounts = new Int32Array(emojiNodes);
+    const users = new Int32Array(this.live - emojiNodes);
+    let m = 0;
+    let e = 0;
+    let u = 0;
+    this.firstEmoji.forEach((head, seq) => {
+      seqs[m] = seq;
+      for (let emojiNode = head; emojiNode !== NONE; emojiNode = this.next[emojiNode]!) {
+        emojiCounts[m]! += 1;
+        emoji[e] = this.label[emojiNode]!;
+        for (let userNode = this.firstUser[emojiNode]!; userNode !== NONE; userNode = this.next[userNode]!) {
+          userCounts[e]! += 1;
+          users[u++] = this.label[userNode]!;
+        }
+        e += 1;
+      }
+      m += 1;
+    });
+    return { seqs, emojiCounts, emoji, userCounts, users, strings: this.strings.copy() };
   }
 
   private build(head: number): Map<string, string[]> {

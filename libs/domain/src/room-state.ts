@@ -4,6 +4,7 @@ import { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageIn
 import { MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_USER } from './socket-events';
 
 export * from './dedup-hash';
+export type { ReactionColumns } from './reaction-table';
 export { DedupWindow, dedupKey, MessageWindow, type CommittedRef, type MessageInfo, type MessageReactions };
 
 /**

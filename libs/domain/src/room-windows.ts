@@ -16,7 +16,7 @@
  * Pure data structures: no I/O.
  */
 import { dedupHash, dedupHashHex, dedupHashOut } from './dedup-hash';
-import { ReactionTable } from './reaction-table';
+import { ReactionTable, type ReactionColumns } from './reaction-table';
 
 /** Author and deletion state of one message. */
 export interface MessageInfo {
@@ -117,6 +117,11 @@ export class MessageWindow {
   /** The messages that have reactions, in the order their first reaction came (snapshots keep it). */
   forEachReactions(visit: (seq: number, reactions: ReadonlyMap<string, readonly string[]>) => void): void {
     this.reactionTable.forEach(visit);
+  }
+
+  /** The reactions as flat columns (for the snapshot encoder's copy; see ReactionColumns). */
+  reactionColumns(): ReactionColumns {
+    return this.reactionTable.columns();
   }
 
   /** How many messages of the window have reactions. */

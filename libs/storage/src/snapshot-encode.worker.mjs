@@ -45,7 +45,8 @@ function hex8(lane) {
 function serializedState(copy) {
   const messages = new Array(copy.messageSeqs.length);
   for (let i = 0; i < messages.length; i++) {
-    messages[i] = [copy.messageSeqs[i], copy.messageAuthors[i], copy.messageDeleted[i] === 1];
+    const author = copy.messageAuthors[i];
+    messages[i] = [copy.messageSeqs[i], author < 0 ? null : copy.authors[author], copy.messageDeleted[i] === 1];
   }
   const texts = new Map(copy.sentTsTexts);
   const sent = new Array(copy.sentSeqs.length);
@@ -65,6 +66,23 @@ function serializedState(copy) {
     members: m.members,
     invited: m.invited,
     banned: m.banned,
-    reactions: copy.reactions,
+    reactions: nestedReactions(copy.reactions),
   };
+}
+
+/** `[[seq, [[emoji, [userId…]]…]]…]` (SerializedRoomState.reactions) from a ReactionColumns (reaction-table.ts). */
+function nestedReactions(r) {
+  const out = new Array(r.seqs.length);
+  let e = 0;
+  let u = 0;
+  for (let m = 0; m < out.length; m++) {
+    const byEmoji = new Array(r.emojiCounts[m]);
+    for (let k = 0; k < byEmoji.length; k++, e++) {
+      const users = new Array(r.userCounts[e]);
+      for (let x = 0; x < users.length; x++) users[x] = r.strings[r.users[u++]];
+      byEmoji[k] = [r.strings[r.emoji[e]], users];
+    }
+    out[m] = [r.seqs[m], byEmoji];
+  }
+  return out;
 }
