@@ -260,7 +260,9 @@ export class RoomActor implements CommitTarget {
       // A resend of a message committed (or in flight) before a mute still gets its first result:
       // it writes nothing. Only a new message is refused.
       const key = dedupKey(author.id, clientMsgId);
-      const done = await this.committedSend(author.id, clientMsgId);
+      // The common case, a new send, stays synchronous: only a fingerprint match is confirmed.
+      const candidate = this.state.sent.get(author.id, clientMsgId);
+      const done = candidate && (await this.confirmSent(author.id, clientMsgId, candidate));
       if (done) return { committed: Promise.resolve(done) };
       const inFlight = this.pendingByKey.get(key);
       if (inFlight) return { committed: inFlight.promise };
@@ -417,17 +419,15 @@ export class RoomActor implements CommitTarget {
   // --- internals ---------------------------------------------------------------------------
 
   /**
-   * The first result of `actorId`'s send `clientMsgId` if it is committed and the dedup window
-   * remembers it; undefined for a new send. The window's answer is a fingerprint match, so it is
-   * confirmed against the committed event: from the recent ring when it holds that send (no I/O:
-   * a client's resends are usually its latest messages), else from the log. A colliding
+   * The first result of `actorId`'s send `clientMsgId`, given the dedup window's `candidate` for
+   * it; undefined if it is not committed after all. The window's answer is a fingerprint match,
+   * so it is confirmed against the committed event: from the recent ring when it holds that send
+   * (no I/O: a client's resends are usually its latest messages), else from the log. A colliding
    * fingerprint thus never turns a new message into a "duplicate", nor hides a committed one. A
    * send older than the window is not found here; the log's unique index catches it
    * (settleAfterDuplicate).
    */
-  private async committedSend(actorId: string, clientMsgId: string): Promise<CommittedRef | undefined> {
-    const candidate = this.state.sent.get(actorId, clientMsgId);
-    if (!candidate) return undefined;
+  private async confirmSent(actorId: string, clientMsgId: string, candidate: CommittedRef): Promise<CommittedRef | undefined> {
     const recent = this.recent.at(candidate.seq);
     if (recent?.clientMsgId === clientMsgId && recent.actor?.id === actorId) return candidate;
     // Older than the ring, or (a collision) another send's entry: the log decides.
