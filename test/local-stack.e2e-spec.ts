@@ -343,7 +343,8 @@ describe('local stack (npm start): supervision and Ctrl-C', () => {
     clearTimeout(timer);
     reportFigure('local-stack', 'Ctrl-C to exit with clients connected', Date.now() - startedAt, 'ms');
     if (exit === 'deadline') throw new Error(`start-stack.sh still running ${EXIT_DEADLINE_MS} ms after SIGINT:\n${stack.logs()}`);
-    expect(exit).toEqual({ code: 0, signal: null });
+    // A bad exit says why: the output of npm, the script and every process it supervised.
+    if (exit.code !== 0 || exit.signal !== null) throw new Error(`npm start exited ${JSON.stringify(exit)} after SIGINT:\n${stack.logs()}`);
     expect(tree.filter(isAlive)).toEqual([]);
     const logs = stack.logs();
     expect(logs.match(/\[gw-\d\] .*drained: \d+ room\(s\) handed over/g)).toHaveLength(2);
