@@ -18,7 +18,7 @@
  * interval: loading the rooms (a full replay each) starts no snapshot, and one message into each
  * room then makes all 500 due at once. The wave ends when all 500 snapshots are in Postgres.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { fork } from 'node:child_process';
 import { join, resolve } from 'node:path';
@@ -259,6 +259,9 @@ async function settleDatabase(ctx: BenchContext): Promise<void> {
 
 /** A gateway of this scenario's own, with the variant's environment. */
 async function startGateway(ctx: BenchContext, variant: Variant, head: number): Promise<{ id: string; url: string; proc: ManagedProcess }> {
+  // The profile and GC logs go to bench-results/, which a fresh clone does not have yet: the
+  // gateway writes its profile there and would fail on a missing directory.
+  mkdirSync('bench-results', { recursive: true });
   rmSync(cpuProfileFile(variant), { force: true });
   const port = await freePort();
   const id = `bench-wave-${variant.id}`;
