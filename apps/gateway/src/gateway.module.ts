@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { S3Client } from '@aws-sdk/client-s3';
 import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
-import { Database, EventLogRepository, ReadMarkerRepository, RoomRepository, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
+import { Database, EventLogRepository, ReadMarkerRepository, RoomRepository, SearchIndexMaintenance, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import { createS3Client, createSnapshotEncoder, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
@@ -12,6 +12,7 @@ import { DrainService } from './lifecycle/drain.service';
 import { GatewayLifecycle } from './lifecycle/gateway-lifecycle.service';
 import { OwnershipWatcher } from './lifecycle/ownership.watcher';
 import { RoomHibernator } from './lifecycle/room.hibernator';
+import { SearchIndexCleaner } from './lifecycle/search-index.cleaner';
 import { GatewayMetrics, moduleSources } from './metrics/gateway.metrics';
 import { MAX_CONCURRENT_SNAPSHOTS, SnapshotScheduler } from './lifecycle/snapshot.scheduler';
 import { ReadMarkerBatcher } from './read-markers/read-marker.batcher';
@@ -126,6 +127,14 @@ export class GatewayModule {
               idleMs: config.roomIdleMs,
             }),
           inject: [RoomRegistry, RoomOwnership, SocketRoomChannel, DrainService],
+        },
+        {
+          provide: SearchIndexCleaner,
+          useFactory: (db: Database, writer: GroupCommitWriter) => {
+            const maintenance = new SearchIndexMaintenance(db);
+            return new SearchIndexCleaner({ cleanPendingList: () => maintenance.cleanPendingList(), eventsWritten: () => writer.stats.events });
+          },
+          inject: [Database, GroupCommitWriter],
         },
         {
           provide: DrainService,

@@ -9,3 +9,4 @@ export * from './membership.repository';
 export * from './membership-projection';
 export * from './message-search.repository';
 export * from './read-marker.repository';
+export * from './search-index.maintenance';

@@ -17,6 +17,7 @@ import { CONFIG, REDIS } from '../tokens';
 import { DrainService } from './drain.service';
 import { OwnershipWatcher } from './ownership.watcher';
 import { RoomHibernator } from './room.hibernator';
+import { SearchIndexCleaner } from './search-index.cleaner';
 import { SnapshotScheduler } from './snapshot.scheduler';
 
 /** Heartbeat period; the registration's TTL (GATEWAY_TTL_SECONDS) spans several of them. */
@@ -24,7 +25,7 @@ const HEARTBEAT_MS = 1_000;
 
 /**
  * Runs the gateway's background duties (heartbeat with load and status, snapshots, ownership
- * watch) and its shutdown: drain every room, then deregister and close connections.
+ * watch, hibernation, the search index's pending list) and its shutdown: drain every room, then deregister and close connections.
  */
 @Injectable()
 export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -44,6 +45,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
     private readonly s3: S3Client,
     private readonly ownership: RoomOwnership,
     private readonly hibernator: RoomHibernator,
+    private readonly searchIndex: SearchIndexCleaner,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -61,6 +63,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
     this.snapshots.start();
     this.watcher.start();
     this.hibernator.start();
+    this.searchIndex.start();
   }
 
   /** SIGTERM / SIGINT: hand every room over while sockets are still open. */
@@ -72,6 +75,7 @@ export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicati
     this.snapshots.stop();
     this.watcher.stop();
     this.hibernator.stop();
+    await this.searchIndex.stop();
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     await this.registry.deregister(this.config.gatewayId!).catch(() => undefined);
     this.redis.disconnect();
