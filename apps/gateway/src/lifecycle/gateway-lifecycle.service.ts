@@ -25,7 +25,8 @@ const HEARTBEAT_MS = 1_000;
 
 /**
  * Runs the gateway's background duties (heartbeat with load and status, snapshots, ownership
- * watch, hibernation, the search index's pending list) and its shutdown: drain every room, then deregister and close connections.
+ * watch, hibernation, the search index's pending list) and its shutdown: drain every room, then
+ * deregister and close connections.
  */
 @Injectable()
 export class GatewayLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
