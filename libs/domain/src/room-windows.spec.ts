@@ -1,5 +1,5 @@
 import { dedupHash, dedupHashHex, dedupHashOut } from './dedup-hash';
-import { DedupWindow, dedupKey, MessageWindow } from './room-windows';
+import { DedupWindow, dedupKey, MessageWindow, SeqQueue } from './room-windows';
 
 const ts = (i: number) => new Date(Date.UTC(2026, 10, 27) + i * 1_001).toISOString();
 
@@ -130,6 +130,48 @@ describe(MessageWindow.name, () => {
     // Seq 2 left with its mark: re-adding it (a replay after a reset) starts undeleted.
     window.add(2, 'u3');
     expect(window.get(2)).toEqual({ authorId: 'u3', deleted: false });
+  });
+
+  it('keeps exactly the last `limit` messages when one is added again, and evicts in insertion order', () => {
+    const window = new MessageWindow(3);
+    for (const seq of [1, 2, 3]) window.add(seq, 'u1');
+    window.add(2, 'u2'); // already held: its author changes, its place does not
+    for (let seq = 4; seq <= 9; seq++) {
+      window.add(seq, 'u1');
+      expect(window.size).toBe(3);
+      expect([...window.keys()]).toEqual([seq - 2, seq - 1, seq]);
+      expect(window.oldestSeq()).toBe(seq - 2);
+    }
+  });
+
+  it('answers oldestSeq in insertion order through a long churn (the order is its own queue, not the Map)', () => {
+    const window = new MessageWindow(50);
+    for (let seq = 1; seq <= 10_000; seq++) {
+      window.add(seq, seq % 3 ? 'u1' : null);
+      expect(window.oldestSeq()).toBe(Math.max(1, seq - 49));
+    }
+    expect(window.size).toBe(50);
+  });
+});
+
+describe(SeqQueue.name, () => {
+  it('is first in, first out across growth and wrap-around, like an array', () => {
+    let seed = 11;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const queue = new SeqQueue();
+    const model: number[] = [];
+    let next = 1;
+    for (let step = 0; step < 20_000; step++) {
+      if (model.length === 0 || random() < 0.55) {
+        queue.push(next);
+        model.push(next++);
+      } else {
+        expect(queue.first()).toBe(model[0]);
+        expect(queue.shift()).toBe(model.shift());
+      }
+      expect(queue.size).toBe(model.length);
+    }
+    while (model.length > 0) expect(queue.shift()).toBe(model.shift());
   });
 });
 

@@ -49,6 +49,12 @@ export type MessageReactions = Map<string, string[]>;
  */
 export class MessageWindow {
   private readonly authors = new Map<number, string | null>();
+  /**
+   * The seqs of `authors` in insertion order, so the oldest is found without iterating the Map:
+   * a Map iterator starts at its backing store's first slot and steps over every entry deleted
+   * since the last rehash, which in a full window (one delete per add) is thousands of them.
+   */
+  private readonly order = new SeqQueue();
   private readonly deletedSeqs = new Set<number>();
   private readonly interned = new Map<string, string>();
   private readonly reactionTable = new ReactionTable();
@@ -72,6 +78,7 @@ export class MessageWindow {
 
   /** Appends the message at `seq` (above every seq held) and evicts the oldest beyond the limit. */
   add(seq: number, authorId: string | null, deleted = false): void {
+    if (!this.authors.has(seq)) this.order.push(seq);
     this.authors.set(seq, authorId === null ? null : this.intern(authorId));
     if (deleted) this.deletedSeqs.add(seq);
     if (this.authors.size > this.limit) this.evictOldest(this.authors.size - this.limit);
@@ -131,8 +138,7 @@ export class MessageWindow {
 
   /** The oldest seq held, or undefined when empty. */
   oldestSeq(): number | undefined {
-    for (const seq of this.authors.keys()) return seq;
-    return undefined;
+    return this.order.size > 0 ? this.order.first() : undefined;
   }
 
   /** Oldest first, without allocating per entry. */
@@ -159,12 +165,52 @@ export class MessageWindow {
   }
 
   private evictOldest(count: number): void {
-    for (const seq of this.authors.keys()) {
-      if (count-- <= 0) break;
+    for (; count > 0 && this.order.size > 0; count--) {
+      const seq = this.order.shift();
       this.authors.delete(seq);
       this.deletedSeqs.delete(seq);
       this.reactionTable.clear(seq);
     }
+  }
+}
+
+/**
+ * A FIFO of int32 seqs in a ring of a typed array that doubles when full: no object per entry,
+ * O(1) push and shift. It starts small, so a room with few messages holds a few dozen bytes.
+ */
+export class SeqQueue {
+  private ring = new Int32Array(INITIAL_CAPACITY);
+  private head = 0;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  push(seq: number): void {
+    if (this.count === this.ring.length) this.grow();
+    this.ring[(this.head + this.count) % this.ring.length] = seq;
+    this.count += 1;
+  }
+
+  /** The oldest seq; only when `size > 0`. */
+  first(): number {
+    return this.ring[this.head]!;
+  }
+
+  /** Removes and returns the oldest seq; only when `size > 0`. */
+  shift(): number {
+    const seq = this.ring[this.head]!;
+    this.head = (this.head + 1) % this.ring.length;
+    this.count -= 1;
+    return seq;
+  }
+
+  private grow(): void {
+    const next = new Int32Array(this.ring.length * 2);
+    for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) % this.ring.length]!;
+    this.ring = next;
+    this.head = 0;
   }
 }
 
