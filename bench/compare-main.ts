@@ -51,6 +51,11 @@ export interface CompareOptions {
   loadProcs: number;
   /** Sample the gateway's CPU during our first scenario-1 window (bench-results/*.cpuprofile). */
   profile: boolean;
+  /**
+   * SNAPSHOT_EVERY_EVENTS of our gateway instead of the contract's default 1000: with a number past
+   * any run's events, what periodic snapshots cost is the difference to a default run.
+   */
+  snapshotEveryEvents?: number;
   only: string[];
 }
 
@@ -67,6 +72,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareOptions {
     else if (a === '--seconds') o.seconds = num(a);
     else if (a === '--load-procs') o.loadProcs = Math.round(num(a));
     else if (a === '--profile') o.profile = true;
+    else if (a === '--snapshot-every-events') o.snapshotEveryEvents = Math.round(num(a));
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
     else o.only.push(a);
   }
@@ -102,6 +108,7 @@ async function main(): Promise<number> {
 
   // A copy the stack keeps by reference: scenario 7 restarts the gateway with another ROOM_IDLE_MS.
   const stackEnv = { ...COMPARE_STACK_ENV };
+  if (options.snapshotEveryEvents !== undefined) stackEnv.SNAPSHOT_EVERY_EVENTS = String(options.snapshotEveryEvents);
   stack = await TestStack.start({ name: 'cmp', gateways: 1, s3: process.env.S3_ENDPOINT ? 'env' : 'own', env: stackEnv });
   const peerPort = await freePort();
   peer = ManagedProcess.start('peer', 'bench/peer-main.ts', { ...baseEnv(), PORT: String(peerPort), NODE_OPTIONS: `--require ${join(ROOT, 'bench/register.js')}` });
@@ -169,7 +176,7 @@ async function main(): Promise<number> {
       windowSeconds: options.seconds,
       database: redact(env.DATABASE_URL!),
       redis: redact(env.REDIS_URL!),
-      env: COMPARE_STACK_ENV,
+      env: stackEnv,
       // What else the shared machine ran: 1/5/15-minute load averages (2 cores) at start and end.
       loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
     },

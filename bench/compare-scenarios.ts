@@ -6,7 +6,7 @@ import type { Pool } from 'pg';
 import type { ApiClient, ConnectionInfo, TestUser } from '../test/support/client';
 import type { TestStack } from '../test/support/stack';
 import { alternation, compare, type Compared, describeTarget, type Sample, type Side, type Target, verdict } from './compare';
-import { distribution, type Figure, mapLimit, metricsDelta, round, sampleGateways, sleep } from './lib';
+import { bucketQuantile, distribution, type Figure, histogramFrom, loopDelayFrom, mapLimit, metricsDelta, round, sampleGateways, scrapeMetricsText, sleep } from './lib';
 import { LoadProcs, mergeLoad } from './load-procs';
 import { postgresCpuMeter, processCpuMeter } from './process-cpu';
 import type { FanoutResult, LoadTarget } from './load-worker';
@@ -184,8 +184,11 @@ export const throughput: CompareScenario = {
       const procs = await LoadProcs.start(await targetsFor(ctx, side, seats), ctx.options.loadProcs);
       try {
         const ratePerSec = half / procs.count;
+        const gatewayView = side === 'ours' ? serverTail(ctx.stack.gateways[0]!.url) : undefined;
         const merged = mergeLoad(await procs.run({ kind: 'open', ratePerSec, warmupMs: 1_000, durationMs: ctx.options.seconds * 1000, prefix: `${ctx.runId}-s1h-${side}-${rep}`, textLength: S1.textLength }));
-        return { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
+        const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
+        if (gatewayView) Object.assign(metrics, await gatewayView.end());
+        return metrics;
       } finally {
         await procs.close();
       }
@@ -206,11 +209,53 @@ export const throughput: CompareScenario = {
         ...ourGatewayFigures('1 throughput', gw),
         ...comparedFigures('1 throughput', compare(saturated, Object.keys(CPU_PER_ACK_METRICS)), CPU_PER_ACK_METRICS),
         ...comparedFigures('1 half load', halfCompared, halfSpecs),
+        ...serverTailFigures('1 half load', halfRuns),
       ],
       raw: { params: S1, saturated, half: { offeredPerSec: half, runs: halfRuns } },
     };
   },
 };
+
+/**
+ * Where a half-load ack's tail lives, from our gateway's own histograms over the measured window
+ * (from the end of the 1 s warm-up): the p99 of its send acks (command reached the gateway →
+ * ack written) and of its commit statements, each as the bucket bound that holds it. When the
+ * gateway's p99 is low and the client's is high, the time is spent between the two processes
+ * (the socket, the load process waiting for a core), not in the product.
+ */
+function serverTail(url: string): { end(): Promise<Record<string, number>> } {
+  // One scrape per end of the window: a scrape also starts a new loop-delay window.
+  const histograms = async () => {
+    const text = await scrapeMetricsText(url);
+    return { acks: histogramFrom(text, 'gateway_ack_duration_seconds', ['command="send"']), commits: histogramFrom(text, 'gateway_commit_duration_seconds'), loop: loopDelayFrom(text) };
+  };
+  const from = sleep(1_000).then(histograms);
+  return {
+    async end() {
+      const [a, b] = [await from, await histograms()];
+      return {
+        gatewayAckP99AtMost: bucketQuantile(a.acks, b.acks, 0.99).atMostMs,
+        commitP99AtMost: bucketQuantile(a.commits, b.commits, 0.99).atMostMs,
+        loopDelayP99: round(b.loop.p99, 1),
+      };
+    },
+  };
+}
+
+function serverTailFigures(scenario: string, runs: readonly Sample[]): Figure[] {
+  const ours = runs.filter((r) => r.side === 'ours');
+  const figure = (key: string, name: string, how: string): Figure => {
+    const values = ours.map((r) => r.metrics[key]!);
+    const sorted = [...values].sort((a, b) => a - b);
+    return { scenario, name, value: sorted[Math.floor(sorted.length / 2)]!, unit: 'ms', note: `${how}; runs [${values.join(', ')}]`, details: { runs: values } };
+  };
+  const bucket = 'at most (histogram bucket bound)';
+  return [
+    figure('gatewayAckP99AtMost', 'ours: send ack p99 inside the gateway', bucket),
+    figure('commitP99AtMost', 'ours: commit statement p99', bucket),
+    figure('loopDelayP99', 'ours: event-loop delay p99', 'gateway_event_loop_delay_seconds over the window'),
+  ];
+}
 
 // ---- 2. one hot room x 50 members ----------------------------------------------------------------
 

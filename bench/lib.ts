@@ -350,6 +350,64 @@ export async function runOpenLoad(o: OpenLoadOptions): Promise<LoadResult> {
 
 // ---- gateway /metrics --------------------------------------------------------------------------
 
+/** One scrape of a process's `/metrics`. Each scrape also closes the gateway's loop-delay window. */
+export async function scrapeMetricsText(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
+  if (!res.ok) throw new Error(`GET ${url}/metrics: ${res.status}`);
+  return res.text();
+}
+
+/** A Prometheus histogram's cumulative bucket counts by `le`, summed over the series whose labels include every one of `labels`. */
+export function histogramFrom(text: string, name: string, labels: string[] = []): Map<string, number> {
+  const buckets = new Map<string, number>();
+  for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
+    const labelText = match[1]!;
+    if (!labels.every((l) => labelText.includes(l))) continue;
+    const le = /le="([^"]+)"/.exec(labelText)?.[1];
+    if (le) buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+export async function scrapeHistogram(url: string, name: string, labels: string[] = []): Promise<Map<string, number>> {
+  return histogramFrom(await scrapeMetricsText(url), name, labels);
+}
+
+/** `gateway_event_loop_delay_seconds` by quantile, ms, for the window since the scrape before `text`'s. */
+export function loopDelayFrom(text: string): { p50: number; p99: number } {
+  const read = (q: string) => {
+    const match = new RegExp(`^gateway_event_loop_delay_seconds\\{[^}]*quantile="${q}"[^}]*\\} (\\S+)$`, 'm').exec(text);
+    if (!match) throw new Error(`/metrics has no gateway_event_loop_delay_seconds{quantile="${q}"}`);
+    return Number(match[1]) * 1000;
+  };
+  return { p50: read('0.5'), p99: read('0.99') };
+}
+
+/**
+ * Of the observations between two scrapes of a histogram: how many, and how many took longer
+ * than `le` seconds (a bucket bound). Tells where slow light acks were slow: in the commit
+ * statement, in the gateway, or between the gateway and the client.
+ */
+export function slowerThan(before: Map<string, number>, after: Map<string, number>, le: string): { n: number; slower: number } {
+  const diff = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const n = diff('+Inf');
+  return { n, slower: n - diff(le) };
+}
+
+/**
+ * The `q` quantile of the observations between two scrapes of a histogram, as the bound of the
+ * first bucket that holds it (so "at most this"; `Infinity` when it is past the last bound), and
+ * how many observations there were. Coarse by construction: it says in which band a tail lives.
+ */
+export function bucketQuantile(before: Map<string, number>, after: Map<string, number>, q: number): { n: number; atMostMs: number } {
+  const bounds = [...after.keys()].map((le) => ({ le, bound: le === '+Inf' ? Infinity : Number(le) })).sort((a, b) => a.bound - b.bound);
+  const diff = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const n = diff('+Inf');
+  const want = q * n;
+  for (const { le, bound } of bounds) if (diff(le) >= want) return { n, atMostMs: bound * 1000 };
+  return { n, atMostMs: Infinity };
+}
+
 /** Prometheus text → sum of each metric's samples over its label sets. */
 export function parseMetrics(text: string): Map<string, number> {
   const sums = new Map<string, number>();

@@ -27,7 +27,7 @@ import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope 
 import type { ConnectionInfo, TestUser } from '../test/support/client';
 import type { FromLightSender, ToLightSender } from './light-sender';
 import { freePort, ManagedProcess, waitFor } from '../test/support/processes';
-import { distribution, enterRoom, type Figure, mapLimit, type Member, round, sleep } from './lib';
+import { distribution, enterRoom, type Figure, loopDelayFrom, mapLimit, type Member, round, scrapeHistogram, scrapeMetricsText, sleep, slowerThan } from './lib';
 import type { BenchContext, Scenario } from './scenarios';
 
 function reactionsPerRoom(): number {
@@ -340,39 +340,9 @@ async function scrapeCounter(url: string, name: string): Promise<number> {
 }
 
 /** Cumulative bucket counts (le → count) of a histogram's series whose labels include `labels`. */
-async function scrapeHistogram(url: string, name: string, labels: string[] = []): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) })).text();
-  const buckets = new Map<string, number>();
-  for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`, 'gm'))) {
-    const labelText = match[1]!;
-    if (!labels.every((l) => labelText.includes(l))) continue;
-    const le = /le="([^"]+)"/.exec(labelText)?.[1];
-    if (le) buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
-  }
-  return buckets;
-}
-
-/**
- * Of the observations between two scrapes of a histogram: how many, and how many took longer
- * than `le` seconds (a bucket bound). Tells where slow light acks were slow: in the commit
- * statement, in the gateway, or between the gateway and the client.
- */
-function slowerThan(before: Map<string, number>, after: Map<string, number>, le: string): { n: number; slower: number } {
-  const diff = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
-  const n = diff('+Inf');
-  return { n, slower: n - diff(le) };
-}
-
 /** `gateway_event_loop_delay_seconds` by quantile, ms, for the window since the previous scrape. */
 async function scrapeLoopDelay(url: string): Promise<{ p50: number; p99: number }> {
-  const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(60_000) });
-  const text = await res.text();
-  const read = (q: string) => {
-    const match = new RegExp(`^gateway_event_loop_delay_seconds\\{[^}]*quantile="${q}"[^}]*\\} (\\S+)$`, 'm').exec(text);
-    if (!match) throw new Error(`${url}/metrics has no gateway_event_loop_delay_seconds{quantile="${q}"}`);
-    return Number(match[1]) * 1000;
-  };
-  return { p50: read('0.5'), p99: read('0.99') };
+  return loopDelayFrom(await scrapeMetricsText(url));
 }
 
 /** Scrapes every `scrapeEveryMs` until stopped; each window's figures and when it closed. */
