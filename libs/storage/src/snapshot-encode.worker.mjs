@@ -12,6 +12,9 @@ import { createHash } from 'node:crypto';
 import { setPriority } from 'node:os';
 import { gzipSync } from 'node:zlib';
 
+// SNAPSHOT_GZIP_LEVEL of snapshot-encoder.ts (this file imports only built-ins).
+const GZIP_LEVEL = 1;
+
 // Below the event loop: when cores are short (a gateway on two), the loop that acknowledges
 // sends must win over a background snapshot. On Linux a thread's nice value is its own, so this
 // lowers only this thread; elsewhere it would lower the whole process, so it is left alone.
@@ -33,7 +36,7 @@ export default function encodeSnapshot(copy) {
   const head = JSON.stringify({ format: copy.format, roomId: copy.roomId, seq: copy.headSeq, createdAt: copy.createdAt, checksum });
   // JSON.stringify(document) with `state` as its last key, without stringifying the state twice.
   const json = `${head.slice(0, -1)},"state":${stateJson}}`;
-  return { body: gzipSync(Buffer.from(json, 'utf8')), checksum };
+  return { body: gzipSync(Buffer.from(json, 'utf8'), { level: GZIP_LEVEL }), checksum };
 }
 
 /** One lane of a dedup fingerprint as dedupHashHex (libs/domain/src/dedup-hash.ts) writes it. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   applyEvent,
   decodeSnapshotDocument,
@@ -14,7 +14,7 @@ import {
   type EventEnvelope,
   type RoomState,
 } from '../../domain/src';
-import { InlineSnapshotEncoder, snapshotWorkerPath, WorkerSnapshotEncoder } from './snapshot-encoder';
+import { InlineSnapshotEncoder, SNAPSHOT_GZIP_LEVEL, snapshotWorkerPath, WorkerSnapshotEncoder } from './snapshot-encoder';
 
 const ROOM = '7b0c8e52-33a4-4d0a-9a55-6f1f2b0f2b8e';
 const ALICE = { id: 'a1a1a1a1-0000-4000-8000-000000000001', username: 'alice' };
@@ -98,6 +98,16 @@ describe(WorkerSnapshotEncoder.name, () => {
     const states = [room(3), room(17), room(200), room(1)];
     const encoded = await Promise.all(states.map((s) => encoder.encode(s, CREATED_AT)));
     expect(encoded.map((e) => gunzipSync(e.body).toString('utf8'))).toEqual(states.map((s) => encodeSnapshotDocument(s, CREATED_AT).json));
+  });
+
+  it('compresses at SNAPSHOT_GZIP_LEVEL, byte for byte as the inline encoder does', async () => {
+    const state = room(200);
+    const [fromWorker, inline] = await Promise.all([encoder.encode(state, CREATED_AT), new InlineSnapshotEncoder().encode(state, CREATED_AT)]);
+    expect(fromWorker.body.equals(inline.body)).toBe(true);
+    expect(inline.body.equals(gzipSync(Buffer.from(encodeSnapshotDocument(state, CREATED_AT).json, 'utf8'), { level: SNAPSHOT_GZIP_LEVEL }))).toBe(true);
+    // The gzip header's XFL byte names the end of zlib's range that wrote it: 4, its fastest level.
+    expect(SNAPSHOT_GZIP_LEVEL).toBe(1);
+    expect(fromWorker.body[8]).toBe(4);
   });
 
   (process.platform === 'linux' ? it : it.skip)('encodes at a lower priority than the event loop (Linux: nice 10 on its own thread)', async () => {
