@@ -5,3 +5,5 @@ export * from './socket-events';
 export * from './validation';
 export * from './room-snapshot';
 export * from './membership';
+export * from './snapshot-document';
+export * from './snapshot-columns';

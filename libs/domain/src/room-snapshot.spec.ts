@@ -1,15 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { EventEnvelope } from './events';
-import {
-  adoptLegacyOwner,
-  CorruptSnapshotError,
-  decodeSnapshotDocument,
-  deserializeRoomState,
-  encodeSnapshotDocument,
-  serializeRoomState,
-  SNAPSHOT_FORMAT,
-  type SnapshotDocument,
-} from './room-snapshot';
+import { adoptLegacyOwner, CorruptSnapshotError, deserializeRoomState, serializeRoomState, SNAPSHOT_FORMAT, type SnapshotDocument } from './room-snapshot';
+import type { ColumnarRoomState } from './snapshot-columns';
+import { decodeSnapshotDocument, encodeSnapshotDocument } from './snapshot-document';
 import { applyEvent, DEDUP_WINDOW, dedupHash, dedupHashHex, dedupHashOut, dedupKey, emptyRoomState, MESSAGE_WINDOW, type RoomState } from './room-state';
 
 const ROOM = 'room-1';
@@ -77,8 +70,14 @@ function sha256(text: string): string {
 }
 
 /** Re-encodes a modified document with a checksum that matches its (modified) state. */
-function reseal(doc: SnapshotDocument): string {
+function reseal<S>(doc: SnapshotDocument<S>): string {
   return JSON.stringify({ ...doc, checksum: sha256(JSON.stringify(doc.state)) });
+}
+
+/** A format-4 document of `state`: the windows as an array per entry, as formats 1–4 wrote them. */
+function entriesDocument(state: RoomState): SnapshotDocument {
+  const serialized = serializeRoomState(state);
+  return { format: 4, roomId: state.roomId, seq: state.headSeq, createdAt: ts(1), checksum: sha256(JSON.stringify(serialized)), state: serialized };
 }
 
 describe('room snapshot serialization', () => {
@@ -121,7 +120,7 @@ describe(encodeSnapshotDocument.name, () => {
     const doc = JSON.parse(json) as SnapshotDocument;
     expect(Object.keys(doc)).toEqual(['format', 'roomId', 'seq', 'createdAt', 'checksum', 'state']);
     expect(doc).toMatchObject({ format: SNAPSHOT_FORMAT, roomId: ROOM, seq: 30, createdAt: createdAt.toISOString(), checksum });
-    expect(checksum).toBe(sha256(JSON.stringify(serializeRoomState(state))));
+    expect(checksum).toBe(sha256(JSON.stringify(doc.state)));
     expect(checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -155,10 +154,10 @@ describe(decodeSnapshotDocument.name, () => {
     }
   });
 
-  describe('rejects a corrupt document with CorruptSnapshotError', () => {
+  describe('rejects a corrupt document with CorruptSnapshotError (format 4; format 5 below)', () => {
     const state = fold(history(50));
     const expected = { roomId: ROOM, seq: 50 };
-    const { json } = encodeSnapshotDocument(state);
+    const json = JSON.stringify(entriesDocument(state));
     const doc = (): SnapshotDocument => JSON.parse(json) as SnapshotDocument;
 
     const cases: Array<[string, string, CorruptSnapshotError['reason']]> = [
@@ -323,15 +322,13 @@ describe('snapshot format 3 (reactions)', () => {
 });
 
 describe('snapshot format 4 (dedup fingerprints)', () => {
-  it('stores each send of the dedup window as its 16-hex-digit fingerprint, no actor or client id in clear', () => {
+  it('stored each send of the dedup window as its 16-hex-digit fingerprint, and such a document loads', () => {
     const state = fold(history(60));
-    const { json } = encodeSnapshotDocument(state);
-    const doc = JSON.parse(json) as SnapshotDocument;
-    expect(doc.format).toBe(4);
+    const doc = entriesDocument(state);
     expect(doc.state.sent.length).toBe(state.sent.size);
     for (const [key] of doc.state.sent) expect(key).toMatch(/^[0-9a-f]{16}$/);
     expect(doc.state.sent.at(-1)).toEqual([hexOf(ALICE.id, 'c-59'), 59, ts(59)]);
-    expect(json).not.toContain('c-59');
+    expectSameState(decodeSnapshotDocument(JSON.stringify(doc), { roomId: ROOM, seq: 60 }), state);
   });
 
   it('loads a format-3 document with dedupKey strings into the same window as folding the log', () => {
@@ -363,5 +360,125 @@ describe('snapshot format 4 (dedup fingerprints)', () => {
     }
     expect(thrown).toBeInstanceOf(CorruptSnapshotError);
     expect((thrown as CorruptSnapshotError).reason).toBe('state');
+  });
+});
+
+describe('snapshot format 5 (columns)', () => {
+  type Doc = SnapshotDocument<ColumnarRoomState>;
+  const column = (text: string) => Buffer.from(text, 'base64');
+  const base64 = (bytes: Buffer) => bytes.toString('base64');
+
+  it('writes each window as base64 columns: no array per entry, no client id in clear', () => {
+    const state = fold(history(60));
+    const { json } = encodeSnapshotDocument(state);
+    const doc = JSON.parse(json) as Doc;
+    expect(doc.format).toBe(5);
+    expect(Object.keys(doc.state.messages)).toEqual(['seqs', 'authors', 'authorIds', 'deleted']);
+    expect(Object.keys(doc.state.sent)).toEqual(['hashHi', 'hashLo', 'seqs', 'tsMs', 'tsTexts']);
+    // Little-endian whatever the platform: 8 bytes a seq, 4 an author index, 1 a flag.
+    const seqs = column(doc.state.messages.seqs);
+    expect(seqs.length).toBe(8 * state.messages.size);
+    expect(seqs.readDoubleLE(0)).toBe(2);
+    expect(doc.state.messages.authorIds[column(doc.state.messages.authors).readInt32LE(0)]).toBe(ALICE.id);
+    const sentSeqs = column(doc.state.sent.seqs);
+    expect(sentSeqs.readDoubleLE(sentSeqs.length - 8)).toBe(59);
+    expect(column(doc.state.sent.tsMs).readDoubleLE(sentSeqs.length - 8)).toBe(Date.parse(ts(59)));
+    dedupHash(ALICE.id, 'c-59');
+    expect(column(doc.state.sent.hashHi).readUInt32LE(sentSeqs.length / 2 - 4)).toBe(dedupHashOut.hi);
+    expect(column(doc.state.sent.hashLo).readUInt32LE(sentSeqs.length / 2 - 4)).toBe(dedupHashOut.lo);
+    expect(json).not.toContain('c-59');
+  });
+
+  it('is under 0.7x the JSON of format 4 for full windows (0.63x here, with short user ids)', () => {
+    const state = fold(history(DEDUP_WINDOW + MESSAGE_WINDOW));
+    expect(encodeSnapshotDocument(state).json.length).toBeLessThan(JSON.stringify(entriesDocument(state)).length * 0.7);
+  });
+
+  it('keeps window order that is not numeric order, and a ts kept as text', () => {
+    const state = emptyRoomState(ROOM);
+    state.headSeq = 9;
+    state.messages.add(9, 'a');
+    state.messages.add(3, null, true);
+    state.sent.set('z', '1', 9, ts(9));
+    state.sent.set('a', '1', 3, '2025-12-31T23:59:59.123456Z');
+    state.sent.set('m', '1', 4, ts(4));
+    const loaded = decodeSnapshotDocument(encodeSnapshotDocument(state).json, { roomId: ROOM, seq: 9 });
+    expect([...loaded.messages.keys()]).toEqual([9, 3]);
+    expect(loaded.messages.get(3)).toEqual(state.messages.get(3));
+    expect([...loaded.sent]).toEqual([...state.sent]);
+    expect(loaded.sent.get('a', '1')).toEqual({ seq: 3, ts: '2025-12-31T23:59:59.123456Z' });
+  });
+
+  it('loads the same state from format 4 and format 5 documents of a room', () => {
+    const state = fold(history(DEDUP_WINDOW + 300));
+    const fromEntries = decodeSnapshotDocument(JSON.stringify(entriesDocument(state)), { roomId: ROOM, seq: state.headSeq });
+    const fromColumns = decodeSnapshotDocument(encodeSnapshotDocument(state).json, { roomId: ROOM, seq: state.headSeq });
+    expectSameState(fromColumns, fromEntries);
+    expectSameState(fromColumns, state);
+  });
+
+  describe('rejects a resealed document whose columns are wrong', () => {
+    const state = fold(history(50));
+    state.sent.set(ALICE.id, 'imported', 50, '2025-12-31T23:59:59.123456Z');
+    const { json } = encodeSnapshotDocument(state);
+    const doc = (): Doc => JSON.parse(json) as Doc;
+    /** The document with one window's columns changed by `spoil`. */
+    const spoiled = (spoil: (state: ColumnarRoomState) => void): string => {
+      const d = doc();
+      spoil(d.state);
+      return reseal(d);
+    };
+    const f64 = (values: number[]) => {
+      const bytes = Buffer.alloc(8 * values.length);
+      values.forEach((v, i) => bytes.writeDoubleLE(v, 8 * i));
+      return base64(bytes);
+    };
+    const setAt = (text: string, index: number, write: (bytes: Buffer) => void) => {
+      const bytes = column(text);
+      write(bytes.subarray(index));
+      return base64(bytes);
+    };
+    const n = state.messages.size;
+
+    it.each<[string, (s: ColumnarRoomState) => void]>([
+      ['messages in the entries form of format 4', (s) => ((s as unknown as { messages: unknown }).messages = [[2, ALICE.id, false]])],
+      ['a column that is not base64', (s) => (s.messages.seqs = '!!!!')],
+      ['a column of part of an element', (s) => (s.messages.seqs = base64(column(s.messages.seqs).subarray(1)))],
+      ['message columns of unequal lengths', (s) => (s.messages.deleted = base64(column(s.messages.deleted).subarray(1)))],
+      ['a message seq above the head', (s) => (s.messages.seqs = setAt(s.messages.seqs, 0, (b) => b.writeDoubleLE(51)))],
+      ['a message seq that is not an integer', (s) => (s.messages.seqs = setAt(s.messages.seqs, 8 * (n - 1), (b) => b.writeDoubleLE(2.5)))],
+      ['an author index outside the table', (s) => (s.messages.authors = setAt(s.messages.authors, 0, (b) => b.writeInt32LE(s.messages.authorIds.length)))],
+      ['an author index below -1', (s) => (s.messages.authors = setAt(s.messages.authors, 0, (b) => b.writeInt32LE(-2)))],
+      ['an author id that is not a string', (s) => ((s.messages.authorIds as unknown[])[0] = 7)],
+      ['a deleted flag of 2', (s) => (s.messages.deleted = setAt(s.messages.deleted, 0, (b) => (b[0] = 2)))],
+      ['sent columns of unequal lengths', (s) => (s.sent.tsMs = f64([Date.parse(ts(2))]))],
+      ['a send seq above the head', (s) => (s.sent.seqs = setAt(s.sent.seqs, 0, (b) => b.writeDoubleLE(51)))],
+      ['a NaN ts without a ts text', (s) => (s.sent.tsMs = setAt(s.sent.tsMs, 0, (b) => b.writeDoubleLE(Number.NaN)))],
+      ['a ts no ISO-8601 text of years 0000-9999 carries', (s) => (s.sent.tsMs = setAt(s.sent.tsMs, 0, (b) => b.writeDoubleLE(8.64e15)))],
+      ['a ts of fractional ms', (s) => (s.sent.tsMs = setAt(s.sent.tsMs, 0, (b) => b.writeDoubleLE(Date.parse(ts(2)) + 0.5)))],
+      ['a ts text beside a ts number', (s) => (s.sent.tsTexts = [...s.sent.tsTexts, [0, ts(2)]])],
+      ['a ts text for no send', (s) => (s.sent.tsTexts = [[s.sent.tsTexts[0]![0], s.sent.tsTexts[0]![1]], [1e6, ts(2)]])],
+      ['a ts text given twice', (s) => (s.sent.tsTexts = [s.sent.tsTexts[0]!, s.sent.tsTexts[0]!])],
+      ['tsTexts that is not an array', (s) => ((s.sent as unknown as { tsTexts: unknown }).tsTexts = {})],
+    ])('%s', (_label, spoil) => {
+      let thrown: unknown;
+      try {
+        decodeSnapshotDocument(spoiled(spoil), { roomId: ROOM, seq: 50 });
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(CorruptSnapshotError);
+      expect((thrown as CorruptSnapshotError).reason).toBe('state');
+    });
+
+    it('accepts the document resealed unchanged (what fails above is the change alone)', () => {
+      expectSameState(decodeSnapshotDocument(spoiled(() => undefined), { roomId: ROOM, seq: 50 }), state);
+    });
+
+    it('still checks the checksum first: a flipped column byte without resealing', () => {
+      const d = doc();
+      d.state.messages.deleted = setAt(d.state.messages.deleted, 0, (b) => (b[0] = b[0]! ^ 1));
+      expect(() => decodeSnapshotDocument(JSON.stringify(d), { roomId: ROOM, seq: 50 })).toThrow(expect.objectContaining({ reason: 'checksum' }));
+    });
   });
 });

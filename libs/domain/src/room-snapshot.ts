@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto';
 import type { MemberRole, RoomVisibility } from './events';
-import { DEDUP_HASH_HEX, dedupHashHex, dedupHashOut, parseDedupHashHex } from './dedup-hash';
+import { dedupHashHex, dedupHashOut, parseDedupHashHex } from './dedup-hash';
 import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
+import type { DedupWindow, MessageWindow } from './room-windows';
 
 /**
- * Snapshot documents (DESIGN.md invariant 5): a snapshot is only an optimisation, so everything
- * here is about *detecting* a document that must not be trusted. A reader that gets
- * `CorruptSnapshotError` falls back to an older snapshot or to the full log; it never repairs.
+ * Snapshot documents (DESIGN.md invariant 5): their formats, and a room state in the entries
+ * form of formats 1–4. Writing and reading a document, and every check that decides whether one
+ * may be trusted, are in snapshot-document.ts; format 5's columns in snapshot-columns.ts.
  *
- * Pure: no I/O. Hashing (node:crypto) is the only platform dependency.
+ * Pure: no I/O.
  */
 
 /**
@@ -17,12 +17,18 @@ import { emptyRoomState, type MemberInfo, type RoomState } from './room-state';
  * (visibility, owner, members, invited, banned). 3: adds the reactions of the window's messages.
  * 4: the dedup window's keys are 64-bit fingerprints (`dedupHashHex`, 16 hex digits) instead of
  * `dedupKey` strings; an older document's keys are fingerprinted as it loads.
+ * 5: the two windows are base64 columns (snapshot-columns.ts) instead of an array per entry.
  */
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 5;
 /** Every format `decodeSnapshotDocument` reads. */
-export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2, 3, 4];
+export const READABLE_SNAPSHOT_FORMATS: readonly number[] = [1, 2, 3, 4, 5];
+/** The last format whose windows are an array per entry (`SerializedRoomState`). */
+export const LAST_ENTRIES_FORMAT = 4;
 
-/** RoomState as plain JSON. Map entries keep their insertion order (it decides window eviction). */
+/**
+ * RoomState as plain JSON, as formats 1–4 store it (format 5: ColumnarRoomState). Map entries
+ * keep their insertion order (it decides window eviction).
+ */
 export interface SerializedRoomState {
   roomId: string;
   name: string;
@@ -47,15 +53,18 @@ export interface SerializedRoomState {
   reactions?: Array<[number, Array<[string, string[]]>]>;
 }
 
-/** The stored document. `checksum` is the sha256 hex of `JSON.stringify(state)`. */
-export interface SnapshotDocument {
+/**
+ * The stored document. `checksum` is the sha256 hex of `JSON.stringify(state)`. `S` is the
+ * state's form: `SerializedRoomState` up to format 4, `ColumnarRoomState` from format 5.
+ */
+export interface SnapshotDocument<S = SerializedRoomState> {
   format: number;
   roomId: string;
   seq: number;
   /** ISO-8601 UTC: when the document was encoded (informational, not covered by the checksum). */
   createdAt: string;
   checksum: string;
-  state: SerializedRoomState;
+  state: S;
 }
 
 export type CorruptSnapshotReason = 'json' | 'format' | 'mismatch' | 'checksum' | 'state';
@@ -113,20 +122,33 @@ export function serializeMembership(state: RoomState): Required<Pick<SerializedR
 
 /**
  * Rebuilds the windows and maps in the serialized order, from a state of snapshot format
- * `format`. Trusts its input's shape (decodeSnapshotDocument checks it first).
+ * `format` (1–4: the entries form). Trusts its input's shape (decodeSnapshotDocument checks it first).
  */
-export function deserializeRoomState(s: SerializedRoomState, format: number = SNAPSHOT_FORMAT): RoomState {
-  const windows = emptyRoomState(s.roomId);
-  for (const [seq, authorId, deleted] of s.messages) windows.messages.add(seq, authorId, deleted);
-  for (const [key, seq, ts] of s.sent) {
-    if (format >= 4) {
-      parseDedupHashHex(key);
-      windows.sent.setHashed(dedupHashOut.hi, dedupHashOut.lo, seq, ts);
-    } else {
-      const newline = key.indexOf('\n');
-      windows.sent.set(key.slice(0, newline), key.slice(newline + 1), seq, ts);
+export function deserializeRoomState(s: SerializedRoomState, format: number = LAST_ENTRIES_FORMAT): RoomState {
+  return assembleRoomState(s, (messages, sent) => {
+    for (const [seq, authorId, deleted] of s.messages) messages.add(seq, authorId, deleted);
+    for (const [key, seq, ts] of s.sent) {
+      if (format >= 4) {
+        parseDedupHashHex(key);
+        sent.setHashed(dedupHashOut.hi, dedupHashOut.lo, seq, ts);
+      } else {
+        const newline = key.indexOf('\n');
+        sent.set(key.slice(0, newline), key.slice(newline + 1), seq, ts);
+      }
     }
-  }
+  });
+}
+
+/** What every format's state holds besides the two windows. */
+export type RoomStateFrame = Pick<SerializedRoomState, 'roomId' | 'name' | 'headSeq' | 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned' | 'reactions'>;
+
+/**
+ * A RoomState from a serialized state's frame, its windows filled by `fillWindows` (oldest
+ * first) before the reactions are put on their messages.
+ */
+export function assembleRoomState(s: RoomStateFrame, fillWindows: (messages: MessageWindow, sent: DedupWindow) => void): RoomState {
+  const windows = emptyRoomState(s.roomId);
+  fillWindows(windows.messages, windows.sent);
   for (const [seq, byEmoji] of s.reactions ?? []) {
     for (const [emoji, users] of byEmoji) for (const userId of users) windows.messages.addReaction(seq, emoji, userId);
   }
@@ -156,131 +178,4 @@ export function adoptLegacyOwner(state: RoomState, creator: { id: string; userna
   if (state.ownerId !== null || state.headSeq === 0) return;
   state.ownerId = creator.id;
   if (!state.members.has(creator.id)) state.members.set(creator.id, { username: creator.username, role: 'owner', mutedUntil: null });
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/**
- * Encodes `state` into a snapshot document for seq `state.headSeq`. Synchronous on purpose: the
- * caller's state keeps changing after this returns, and the JSON is the consistent copy.
- */
-export function encodeSnapshotDocument(state: RoomState, createdAt: Date = new Date()): { json: string; checksum: string } {
-  const serialized = serializeRoomState(state);
-  const checksum = sha256Hex(JSON.stringify(serialized));
-  const document: SnapshotDocument = {
-    format: SNAPSHOT_FORMAT,
-    roomId: state.roomId,
-    seq: state.headSeq,
-    createdAt: createdAt.toISOString(),
-    checksum,
-    state: serialized,
-  };
-  return { json: JSON.stringify(document), checksum };
-}
-
-/**
- * Parses and verifies a snapshot document expected to hold room `expected.roomId` at
- * `expected.seq`. Throws `CorruptSnapshotError` on unparseable JSON, an unknown format version,
- * a room or seq other than expected, a checksum mismatch, or a malformed state (including a
- * state whose headSeq is not the document's seq).
- */
-export function decodeSnapshotDocument(json: string, expected: { roomId: string; seq: number }): RoomState {
-  const where = `snapshot ${expected.roomId}@${expected.seq}`;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(json);
-  } catch (err) {
-    throw new CorruptSnapshotError('json', `${where}: not JSON (${(err as Error).message})`);
-  }
-  if (!isObject(doc)) throw new CorruptSnapshotError('json', `${where}: not a JSON object`);
-  if (typeof doc.format !== 'number' || !READABLE_SNAPSHOT_FORMATS.includes(doc.format)) {
-    throw new CorruptSnapshotError('format', `${where}: format ${JSON.stringify(doc.format)}, expected one of ${READABLE_SNAPSHOT_FORMATS.join(', ')}`);
-  }
-  if (doc.roomId !== expected.roomId || doc.seq !== expected.seq) {
-    throw new CorruptSnapshotError(
-      'mismatch',
-      `${where}: document is for ${JSON.stringify(doc.roomId)}@${JSON.stringify(doc.seq)}`,
-    );
-  }
-  // JSON.parse keeps key order, so re-stringifying reproduces the hashed text of an intact document.
-  if (typeof doc.checksum !== 'string' || doc.state === undefined || sha256Hex(JSON.stringify(doc.state)) !== doc.checksum) {
-    throw new CorruptSnapshotError('checksum', `${where}: checksum mismatch`);
-  }
-  const problem =
-    stateProblem(doc.state, expected, doc.format) ??
-    (doc.format >= 2 ? membershipProblem(doc.state as Record<string, unknown>) : null) ??
-    (doc.format >= 3 ? reactionsProblem(doc.state as Record<string, unknown>) : null);
-  if (problem) throw new CorruptSnapshotError('state', `${where}: ${problem}`);
-  return deserializeRoomState(doc.state as SerializedRoomState, doc.format);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-const isSeq = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
-
-/** Shape check of a checksum-valid state: a document we wrote ourselves but with a bug still must not load. */
-function stateProblem(state: unknown, expected: { roomId: string; seq: number }, format: number): string | null {
-  if (!isObject(state)) return 'state is not an object';
-  if (state.roomId !== expected.roomId) return `state is for room ${JSON.stringify(state.roomId)}`;
-  if (state.headSeq !== expected.seq) return `state headSeq ${JSON.stringify(state.headSeq)} != seq ${expected.seq}`;
-  if (typeof state.name !== 'string') return 'state name is not a string';
-  if (!Array.isArray(state.messages)) return 'state messages is not an array';
-  for (const m of state.messages) {
-    if (!Array.isArray(m) || m.length !== 3 || !isSeq(m[0]) || m[0] > expected.seq || !(m[1] === null || typeof m[1] === 'string') || typeof m[2] !== 'boolean') {
-      return `bad message entry ${JSON.stringify(m)}`;
-    }
-  }
-  if (!Array.isArray(state.sent)) return 'state sent is not an array';
-  const isSentKey = format >= 4 ? (k: unknown) => typeof k === 'string' && DEDUP_HASH_HEX.test(k) : (k: unknown) => typeof k === 'string' && k.includes('\n');
-  for (const e of state.sent) {
-    if (!Array.isArray(e) || e.length !== 3 || !isSentKey(e[0]) || !isSeq(e[1]) || e[1] > expected.seq || typeof e[2] !== 'string') {
-      return `bad sent entry ${JSON.stringify(e)}`;
-    }
-  }
-  return null;
-}
-
-const ROLES = ['owner', 'moderator', 'member'];
-const isNullableString = (v: unknown) => v === null || typeof v === 'string';
-
-/** Shape check of the format-2 membership part. */
-function membershipProblem(state: Record<string, unknown>): string | null {
-  if (state.visibility !== 'public' && state.visibility !== 'private') return `bad visibility ${JSON.stringify(state.visibility)}`;
-  if (!isNullableString(state.ownerId)) return 'state ownerId is not a string or null';
-  if (!Array.isArray(state.members)) return 'state members is not an array';
-  for (const m of state.members) {
-    if (!Array.isArray(m) || m.length !== 4 || typeof m[0] !== 'string' || typeof m[1] !== 'string' || !ROLES.includes(m[2]) || !isNullableString(m[3])) {
-      return `bad member entry ${JSON.stringify(m)}`;
-    }
-  }
-  if (!Array.isArray(state.invited)) return 'state invited is not an array';
-  for (const i of state.invited) {
-    if (!Array.isArray(i) || i.length !== 2 || typeof i[0] !== 'string' || typeof i[1] !== 'string') return `bad invited entry ${JSON.stringify(i)}`;
-  }
-  if (!Array.isArray(state.banned)) return 'state banned is not an array';
-  for (const b of state.banned) {
-    if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== 'string' || !isNullableString(b[1])) return `bad banned entry ${JSON.stringify(b)}`;
-  }
-  return null;
-}
-
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-
-/** Shape check of the format-3 reactions part. */
-function reactionsProblem(state: Record<string, unknown>): string | null {
-  if (!Array.isArray(state.reactions)) return 'state reactions is not an array';
-  for (const r of state.reactions) {
-    const ok =
-      Array.isArray(r) &&
-      r.length === 2 &&
-      isSeq(r[0]) &&
-      Array.isArray(r[1]) &&
-      (r[1] as unknown[]).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && isStringArray(e[1]));
-    if (!ok) return `bad reactions entry ${JSON.stringify(r)}`;
-  }
-  return null;
 }

@@ -287,6 +287,28 @@ export class DedupWindow {
 
   /** `set` by fingerprint lanes (a snapshot holds fingerprints, not keys). */
   setHashed(hi: number, lo: number, seq: number, ts: string): void {
+    const slot = this.place(hi, lo, seq);
+    const ordinal = this.ordinalAt(slot);
+    if (isCanonicalIso(ts)) {
+      this.times[slot] = Date.parse(ts);
+      if (this.oddTimes.size > 0) this.oddTimes.delete(ordinal);
+    } else {
+      this.oddTimes.set(ordinal, ts);
+    }
+  }
+
+  /**
+   * `setHashed` with the ts as epoch ms, as format-5 snapshots hold it: a ts that a canonical
+   * ISO-8601 text (years 0000–9999, ms precision) carries, so no string is built and parsed.
+   */
+  setHashedMs(hi: number, lo: number, seq: number, tsMs: number): void {
+    const slot = this.place(hi, lo, seq);
+    this.times[slot] = tsMs;
+    if (this.oddTimes.size > 0) this.oddTimes.delete(this.ordinalAt(slot));
+  }
+
+  /** The slot of this fingerprint, taken as the newest entry if it is new, with `seq` set. */
+  private place(hi: number, lo: number, seq: number): number {
     let slot = this.slotOf(hi, lo);
     if (slot < 0) {
       if (this.count === this.limit) this.evictOldest();
@@ -299,13 +321,7 @@ export class DedupWindow {
       this.insertIndex(slot);
     }
     this.seqs[slot] = seq;
-    const ordinal = this.ordinalAt(slot);
-    if (isCanonicalIso(ts)) {
-      this.times[slot] = Date.parse(ts);
-      if (this.oddTimes.size > 0) this.oddTimes.delete(ordinal);
-    } else {
-      this.oddTimes.set(ordinal, ts);
-    }
+    return slot;
   }
 
   /** Oldest first: fingerprint lanes, seq, and `tsMs` (NaN when only `tsText` holds the ts). */

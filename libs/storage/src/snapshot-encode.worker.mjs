@@ -6,10 +6,10 @@
 // source tree under jest (which cannot transform code inside a worker thread) and next to the
 // built dist/ in production.
 //
-// It must produce exactly the bytes of encodeSnapshotDocument (libs/domain/src/room-snapshot.ts),
+// It must produce exactly the bytes of encodeSnapshotDocument (libs/domain/src/snapshot-document.ts),
 // so that every stored snapshot keeps loading: snapshot-encoder.spec.ts compares the two.
 import { createHash } from 'node:crypto';
-import { setPriority } from 'node:os';
+import { endianness, setPriority } from 'node:os';
 import { gzipSync } from 'node:zlib';
 
 // SNAPSHOT_GZIP_LEVEL of snapshot-encoder.ts (this file imports only built-ins).
@@ -27,7 +27,7 @@ if (process.platform === 'linux') {
 }
 
 /**
- * @param copy a RoomStateCopy (snapshot-encoder.ts): the room's windows as parallel columns.
+ * @param copy a RoomStateCopy (libs/domain/src/snapshot-columns.ts): the room's windows as parallel columns.
  * @returns `{ body, checksum }`: the gzip of the document JSON, and the sha256 hex of the state JSON.
  */
 export default function encodeSnapshot(copy) {
@@ -39,33 +39,35 @@ export default function encodeSnapshot(copy) {
   return { body: gzipSync(Buffer.from(json, 'utf8'), { level: GZIP_LEVEL }), checksum };
 }
 
-/** One lane of a dedup fingerprint as dedupHashHex (libs/domain/src/dedup-hash.ts) writes it. */
-function hex8(lane) {
-  return lane.toString(16).padStart(8, '0');
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** Base64 of a typed array's bytes in little-endian order (base64Le in snapshot-columns.ts). */
+function base64Le(column) {
+  const bytes = Buffer.from(column.buffer, column.byteOffset, column.byteLength);
+  if (LITTLE_ENDIAN || column.BYTES_PER_ELEMENT === 1) return bytes.toString('base64');
+  const swapped = Buffer.from(bytes);
+  if (column.BYTES_PER_ELEMENT === 8) swapped.swap64();
+  else swapped.swap32();
+  return swapped.toString('base64');
 }
 
-/** SerializedRoomState (room-snapshot.ts), in its key order, rebuilt from the columns. */
+/** ColumnarRoomState (snapshot-columns.ts, format 5), in its key order, from the copy. */
 function serializedState(copy) {
-  const messages = new Array(copy.messageSeqs.length);
-  for (let i = 0; i < messages.length; i++) {
-    const author = copy.messageAuthors[i];
-    messages[i] = [copy.messageSeqs[i], author < 0 ? null : copy.authors[author], copy.messageDeleted[i] === 1];
-  }
-  const texts = new Map(copy.sentTsTexts);
-  const sent = new Array(copy.sentSeqs.length);
-  for (let i = 0; i < sent.length; i++) {
-    const key = hex8(copy.sentHashHi[i]) + hex8(copy.sentHashLo[i]);
-    sent[i] = [key, copy.sentSeqs[i], texts.get(i) ?? new Date(copy.sentTsMs[i]).toISOString()];
-  }
   const m = copy.membership;
   return {
     roomId: copy.roomId,
     name: copy.name,
     headSeq: copy.headSeq,
-    messages,
-    sent,
+    messages: { seqs: base64Le(copy.messageSeqs), authors: base64Le(copy.messageAuthors), authorIds: copy.authors, deleted: base64Le(copy.messageDeleted) },
+    sent: {
+      hashHi: base64Le(copy.sentHashHi),
+      hashLo: base64Le(copy.sentHashLo),
+      seqs: base64Le(copy.sentSeqs),
+      tsMs: base64Le(copy.sentTsMs),
+      tsTexts: copy.sentTsTexts,
+    },
     visibility: m.visibility,
-    ownerId: m.ownerId,
+    ownerId: m.ownerId ?? null,
     members: m.members,
     invited: m.invited,
     banned: m.banned,
@@ -73,7 +75,7 @@ function serializedState(copy) {
   };
 }
 
-/** `[[seq, [[emoji, [userId…]]…]]…]` (SerializedRoomState.reactions) from a ReactionColumns (reaction-table.ts). */
+/** `[[seq, [[emoji, [userId…]]…]]…]` (SerializedRoomState.reactions) from a ReactionColumns: nestReactions in snapshot-columns.ts. */
 function nestedReactions(r) {
   const out = new Array(r.seqs.length);
   let e = 0;

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Piscina } from 'piscina';
-import { encodeSnapshotDocument, serializeMembership, SNAPSHOT_FORMAT, type ReactionColumns, type RoomState, type SerializedRoomState } from '../../domain/src';
+import { copyRoomState, encodeSnapshotDocument, type RoomState, type RoomStateCopy } from '../../domain/src';
 
 const gzip = promisify(gzipCb);
 
@@ -60,98 +60,6 @@ export class InlineSnapshotEncoder extends SnapshotEncoder {
   async close(): Promise<void> {
     this.closed = true;
   }
-}
-
-/**
- * A room state as parallel columns, the cheapest form to take on the event loop and to post to a
- * worker: the structured clone copies a few typed arrays and short string tables instead of one
- * small array per window entry or reaction, and timestamps travel as numbers (the worker formats
- * them). For a 1 MB room with 5,000 reacted messages, copying the reactions as nested arrays took
- * 5–27 ms on the loop and cloning them 5–32 ms more, per snapshot.
- * Measured for a 1 MB room (5k messages, 10k dedup entries with 64-char ids, format 3): taking this copy
- * and cloning it about 4 ms; cloning serializeRoomState's nested arrays about 25 ms; JSON +
- * sha256 on the loop (the inline encoder) about 45 ms.
- */
-export interface RoomStateCopy {
-  format: number;
-  roomId: string;
-  name: string;
-  headSeq: number;
-  /** ISO-8601 UTC. */
-  createdAt: string;
-  /** The message window, oldest first: seq, author (an index into `authors`; -1: system), deleted (1/0). */
-  messageSeqs: Float64Array<ArrayBuffer>;
-  messageAuthors: Int32Array<ArrayBuffer>;
-  messageDeleted: Uint8Array<ArrayBuffer>;
-  /** The window's distinct author ids. */
-  authors: string[];
-  /** The dedup window, oldest first: the two lanes of each key's fingerprint, seq, ts as epoch ms. */
-  sentHashHi: Uint32Array<ArrayBuffer>;
-  sentHashLo: Uint32Array<ArrayBuffer>;
-  sentSeqs: Float64Array<ArrayBuffer>;
-  sentTsMs: Float64Array<ArrayBuffer>;
-  /** [index, ts] for the rare entries whose ts is kept as text (their sentTsMs is NaN). */
-  sentTsTexts: Array<[number, string]>;
-  /** The format-2 membership part, already in its serialized form (small: one entry a member). */
-  membership: Pick<SerializedRoomState, 'visibility' | 'ownerId' | 'members' | 'invited' | 'banned'>;
-  /** The format-3 reactions, as the table's flat columns (the worker nests them). */
-  reactions: ReactionColumns;
-}
-
-/**
- * A consistent copy of `state`'s windows, in their order (it decides eviction after a load).
- * The windows' forEach allocates nothing per entry, so the copy's garbage is the columns alone.
- */
-export function copyRoomState(state: RoomState, createdAt: Date): RoomStateCopy {
-  const messageSeqs = new Float64Array(state.messages.size);
-  const messageAuthors = new Int32Array(state.messages.size);
-  const messageDeleted = new Uint8Array(state.messages.size);
-  const authorIndex = new Map<string, number>();
-  const authors: string[] = [];
-  let i = 0;
-  state.messages.forEach((seq, authorId, deleted) => {
-    messageSeqs[i] = seq;
-    let author = -1;
-    if (authorId !== null) {
-      author = authorIndex.get(authorId) ?? -1;
-      if (author < 0) authorIndex.set(authorId, (author = authors.push(authorId) - 1));
-    }
-    messageAuthors[i] = author;
-    messageDeleted[i] = deleted ? 1 : 0;
-    i++;
-  });
-  const sentHashHi = new Uint32Array(state.sent.size);
-  const sentHashLo = new Uint32Array(state.sent.size);
-  const sentSeqs = new Float64Array(state.sent.size);
-  const sentTsMs = new Float64Array(state.sent.size);
-  const sentTsTexts: Array<[number, string]> = [];
-  i = 0;
-  state.sent.forEach((hi, lo, seq, tsMs, tsText) => {
-    sentHashHi[i] = hi;
-    sentHashLo[i] = lo;
-    sentSeqs[i] = seq;
-    sentTsMs[i] = tsMs;
-    if (tsText !== undefined) sentTsTexts.push([i, tsText]);
-    i++;
-  });
-  return {
-    format: SNAPSHOT_FORMAT,
-    roomId: state.roomId,
-    name: state.name,
-    headSeq: state.headSeq,
-    createdAt: createdAt.toISOString(),
-    messageSeqs,
-    messageAuthors,
-    messageDeleted,
-    authors,
-    sentHashHi,
-    sentHashLo,
-    sentSeqs,
-    sentTsMs,
-    sentTsTexts,
-    membership: serializeMembership(state),
-    reactions: state.messages.reactionColumns(),
-  };
 }
 
 const WORKER_FILE = 'snapshot-encode.worker.mjs';
