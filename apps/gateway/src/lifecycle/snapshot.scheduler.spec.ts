@@ -1,10 +1,10 @@
 import type { RoomActor } from '../rooms/room.actor';
-import { MAX_CONCURRENT_SNAPSHOTS, pickDue, SnapshotScheduler, type SnapshotPolicy } from './snapshot.scheduler';
+import { loadPhase, MAX_CONCURRENT_SNAPSHOTS, pickDue, SnapshotScheduler, type SnapshotPolicy } from './snapshot.scheduler';
 
 const POLICY: SnapshotPolicy = { everyEvents: 100, intervalMs: 30_000 };
 const NOW = 1_000_000;
 
-const room = (name: string, unsnapshotted: number, lastSnapshotAt: number) => ({ name, unsnapshotted, lastSnapshotAt });
+const room = (name: string, unsnapshotted: number, lastSnapshotAt: number) => ({ name, roomId: name, unsnapshotted, lastSnapshotAt, snapshottedSinceLoad: true });
 
 describe(pickDue.name, () => {
   it('starts only due rooms: a full tail, or an old snapshot with at least one new event', () => {
@@ -42,10 +42,48 @@ describe(pickDue.name, () => {
   });
 });
 
+describe(loadPhase.name, () => {
+  const ids = Array.from({ length: 1_000 }, (_, i) => `0f8c6a52-33a4-4d0a-9a55-${String(i).padStart(12, '0')}`);
+
+  it('is a fixed number of events in [0, everyEvents / 2), spread over the range by room id', () => {
+    const phases = ids.map((id) => loadPhase(id, 1_000));
+    expect(phases).toEqual(ids.map((id) => loadPhase(id, 1_000)));
+    for (const p of phases) expect(Number.isInteger(p) && p >= 0 && p < 500).toBe(true);
+    expect(new Set(phases).size).toBeGreaterThan(400);
+    // Each fifth of the range holds 10-30 % of the rooms (an even spread holds 20 %).
+    for (let fifth = 0; fifth < 5; fifth++) {
+      const share = phases.filter((p) => Math.floor(p / 100) === fifth).length / phases.length;
+      expect(share).toBeGreaterThan(0.1);
+      expect(share).toBeLessThan(0.3);
+    }
+    expect(loadPhase(ids[0]!, 1)).toBe(0);
+  });
+
+  it('makes rooms loaded together, written at one rate, fall due at different events; then every everyEvents', () => {
+    const rooms = ids.slice(0, 20).map((id) => ({ ...room(id, 0, NOW), snapshottedSinceLoad: false }));
+    const firstDueAt = new Map<string, number>();
+    for (let events = 1; events <= POLICY.everyEvents; events++) {
+      for (const r of rooms) r.unsnapshotted = events;
+      for (const r of pickDue(POLICY, rooms, NOW, rooms.length).start) if (!firstDueAt.has(r.roomId)) firstDueAt.set(r.roomId, events);
+    }
+    // Every room falls due by everyEvents (its tail never grows past it)...
+    expect(firstDueAt.size).toBe(rooms.length);
+    for (const r of rooms) expect(firstDueAt.get(r.roomId)).toBe(POLICY.everyEvents - loadPhase(r.roomId, POLICY.everyEvents));
+    // ...and not together: 20 rooms over at least 12 different events.
+    expect(new Set(firstDueAt.values()).size).toBeGreaterThanOrEqual(12);
+    // Once a room has a snapshot of its own, the next one takes everyEvents.
+    const after = { ...rooms[0]!, snapshottedSinceLoad: true, unsnapshotted: POLICY.everyEvents - 1 };
+    expect(pickDue(POLICY, [after], NOW, 1).start).toEqual([]);
+    after.unsnapshotted = POLICY.everyEvents;
+    expect(pickDue(POLICY, [after], NOW, 1).start).toEqual([after]);
+  });
+});
+
 /** A room whose snapshot() finishes when the test says so. */
 class FakeRoom {
   readonly roomId: string;
   isLost = false;
+  snapshottedSinceLoad = true;
   unsnapshotted = 1_000;
   lastSnapshotAt = 0;
   snapshots = 0;

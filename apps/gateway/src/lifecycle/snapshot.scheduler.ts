@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { dedupHash, dedupHashOut } from '../../../../libs/domain/src';
 import type { RoomActor } from '../rooms/room.actor';
 import type { RoomRegistry } from '../rooms/room.registry';
 
@@ -22,16 +23,38 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export const MAX_CONCURRENT_SNAPSHOTS = 4;
 
-/** Pure policy decision, unit-tested on its own. */
-export function snapshotDue(policy: SnapshotPolicy, unsnapshotted: number, msSinceLast: number): boolean {
+/**
+ * Pure policy decision, unit-tested on its own. `earlyBy`: how many events before
+ * `everyEvents` this room's snapshot falls due (its load phase, see `loadPhase`).
+ */
+export function snapshotDue(policy: SnapshotPolicy, unsnapshotted: number, msSinceLast: number, earlyBy = 0): boolean {
   if (unsnapshotted <= 0) return false;
-  return unsnapshotted >= policy.everyEvents || msSinceLast >= policy.intervalMs;
+  return unsnapshotted + earlyBy >= policy.everyEvents || msSinceLast >= policy.intervalMs;
+}
+
+/**
+ * How many events early a room's first snapshot after its load falls due: a fixed number in
+ * [0, everyEvents / 2) taken from a hash of its id. Rooms loaded together and written at the same
+ * rate (after a failover or a deploy, or in any benchmark) would otherwise reach every
+ * SNAPSHOT_EVERY_EVENTS mark together, and snapshot in one burst that takes the encoder thread,
+ * the S3 uploads and the cores from the commits at once. Offsetting only the first snapshot is
+ * enough: each next one comes every `everyEvents` after it, so the rooms stay apart. A room's
+ * tail still never exceeds `everyEvents`.
+ */
+export function loadPhase(roomId: string, everyEvents: number): number {
+  const span = Math.floor(everyEvents / 2);
+  if (span <= 0) return 0;
+  dedupHash(roomId, '');
+  return (dedupHashOut.lo >>> 0) % span;
 }
 
 /** What the selection needs to know of a room (a RoomActor has it). */
 export interface SnapshotCandidate {
+  roomId: string;
   unsnapshotted: number;
   lastSnapshotAt: number;
+  /** False until the room's first snapshot since this gateway loaded it (see `loadPhase`). */
+  snapshottedSinceLoad: boolean;
 }
 
 /**
@@ -46,7 +69,11 @@ export function pickDue<T extends SnapshotCandidate>(
   slots: number,
 ): { start: T[]; waiting: number } {
   const due: T[] = [];
-  for (const c of candidates) if (snapshotDue(policy, c.unsnapshotted, now - c.lastSnapshotAt)) due.push(c);
+  for (const c of candidates) {
+    if (c.unsnapshotted <= 0) continue; // most loaded rooms of a big gateway: skip the hash
+    const earlyBy = c.snapshottedSinceLoad ? 0 : loadPhase(c.roomId, policy.everyEvents);
+    if (snapshotDue(policy, c.unsnapshotted, now - c.lastSnapshotAt, earlyBy)) due.push(c);
+  }
   if (due.length <= slots) return { start: due, waiting: 0 };
   due.sort((a, b) => a.lastSnapshotAt - b.lastSnapshotAt || b.unsnapshotted - a.unsnapshotted);
   const start = due.slice(0, Math.max(0, slots));

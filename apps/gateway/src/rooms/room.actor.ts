@@ -131,6 +131,8 @@ export class RoomActor implements CommitTarget {
   /** Seq and time of the last snapshot known to be stored (or the load point). */
   lastSnapshotSeq = 0;
   lastSnapshotAt = Date.now();
+  /** Whether this gateway stored a snapshot of the room since it loaded it (the scheduler's load phase). */
+  snapshottedSinceLoad = false;
   loadReport: LoadReport | undefined;
 
   private constructor(
@@ -216,6 +218,7 @@ export class RoomActor implements CommitTarget {
     }
     if (seq > this.lastSnapshotSeq) this.lastSnapshotSeq = result.seq;
     this.lastSnapshotAt = Date.now();
+    this.snapshottedSinceLoad = true;
     return 'saved';
   }
 
