@@ -185,7 +185,11 @@ export const throughput: CompareScenario = {
       try {
         const ratePerSec = half / procs.count;
         const gatewayView = side === 'ours' ? serverTail(ctx.stack.gateways[0]!.url) : undefined;
-        const merged = mergeLoad(await procs.run({ kind: 'open', ratePerSec, warmupMs: 1_000, durationMs: ctx.options.seconds * 1000, prefix: `${ctx.runId}-s1h-${side}-${rep}`, textLength: S1.textLength }));
+        // With --profile, our first half-load window is sampled too: what the loop does in the tail.
+        const durationMs = ctx.options.seconds * 1000;
+        const profiled = profile(side, rep) ? sleep(1_000).then(() => ctx.profileGateway(durationMs, 'half-load')) : Promise.resolve();
+        const [results] = await Promise.all([procs.run({ kind: 'open', ratePerSec, warmupMs: 1_000, durationMs, prefix: `${ctx.runId}-s1h-${side}-${rep}`, textLength: S1.textLength }), profiled]);
+        const merged = mergeLoad(results);
         const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent) };
         if (gatewayView) Object.assign(metrics, await gatewayView.end());
         return metrics;

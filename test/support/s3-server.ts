@@ -16,13 +16,19 @@ export class S3Server {
   /** Times the server was (re)started. */
   starts = 0;
 
-  private constructor(readonly bucket: string) {
-    this.dir = mkdtempSync(join(tmpdir(), 'durable-rooms-test-s3-'));
+  private constructor(
+    readonly bucket: string,
+    parentDir: string,
+  ) {
+    this.dir = mkdtempSync(join(parentDir, 'durable-rooms-test-s3-'));
   }
 
-  /** Starts a server on a free port (or `port`), creating `bucket`. */
-  static async start(options: { bucket?: string; port?: number } = {}): Promise<S3Server> {
-    const server = new S3Server(options.bucket ?? 'durable-rooms');
+  /**
+   * Starts a server on a free port (or `port`), creating `bucket`, with its data in a new
+   * directory under `parentDir` (default: the system's temporary directory).
+   */
+  static async start(options: { bucket?: string; port?: number; parentDir?: string } = {}): Promise<S3Server> {
+    const server = new S3Server(options.bucket ?? 'durable-rooms', options.parentDir ?? tmpdir());
     server.port = options.port ?? 0;
     try {
       await server.start();
