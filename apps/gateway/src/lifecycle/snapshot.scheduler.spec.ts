@@ -45,18 +45,17 @@ describe(pickDue.name, () => {
 describe(loadPhase.name, () => {
   const ids = Array.from({ length: 1_000 }, (_, i) => `0f8c6a52-33a4-4d0a-9a55-${String(i).padStart(12, '0')}`);
 
-  it('is a fixed number of events in [0, everyEvents / 2), spread over the range by room id', () => {
-    const phases = ids.map((id) => loadPhase(id, 1_000));
-    expect(phases).toEqual(ids.map((id) => loadPhase(id, 1_000)));
-    for (const p of phases) expect(Number.isInteger(p) && p >= 0 && p < 500).toBe(true);
-    expect(new Set(phases).size).toBeGreaterThan(400);
+  it('is a fixed fraction in [0, 0.5), spread over the range by room id', () => {
+    const phases = ids.map((id) => loadPhase(id));
+    expect(phases).toEqual(ids.map((id) => loadPhase(id)));
+    for (const p of phases) expect(p >= 0 && p < 0.5).toBe(true);
+    expect(new Set(phases).size).toBe(ids.length);
     // Each fifth of the range holds 10-30 % of the rooms (an even spread holds 20 %).
     for (let fifth = 0; fifth < 5; fifth++) {
-      const share = phases.filter((p) => Math.floor(p / 100) === fifth).length / phases.length;
+      const share = phases.filter((p) => Math.floor(p * 10) === fifth).length / phases.length;
       expect(share).toBeGreaterThan(0.1);
       expect(share).toBeLessThan(0.3);
     }
-    expect(loadPhase(ids[0]!, 1)).toBe(0);
   });
 
   it('makes rooms loaded together, written at one rate, fall due at different events; then every everyEvents', () => {
@@ -66,9 +65,10 @@ describe(loadPhase.name, () => {
       for (const r of rooms) r.unsnapshotted = events;
       for (const r of pickDue(POLICY, rooms, NOW, rooms.length).start) if (!firstDueAt.has(r.roomId)) firstDueAt.set(r.roomId, events);
     }
-    // Every room falls due by everyEvents (its tail never grows past it)...
+    // Every room falls due by everyEvents (its tail never grows past it), none before half of it...
     expect(firstDueAt.size).toBe(rooms.length);
-    for (const r of rooms) expect(firstDueAt.get(r.roomId)).toBe(POLICY.everyEvents - loadPhase(r.roomId, POLICY.everyEvents));
+    for (const r of rooms) expect(firstDueAt.get(r.roomId)).toBe(Math.ceil(POLICY.everyEvents * (1 - loadPhase(r.roomId))));
+    for (const at of firstDueAt.values()) expect(at).toBeGreaterThan(POLICY.everyEvents / 2);
     // ...and not together: 20 rooms over at least 12 different events.
     expect(new Set(firstDueAt.values()).size).toBeGreaterThanOrEqual(12);
     // Once a room has a snapshot of its own, the next one takes everyEvents.
@@ -76,6 +76,20 @@ describe(loadPhase.name, () => {
     expect(pickDue(POLICY, [after], NOW, 1).start).toEqual([]);
     after.unsnapshotted = POLICY.everyEvents;
     expect(pickDue(POLICY, [after], NOW, 1).start).toEqual([after]);
+  });
+
+  it('spreads the interval the same way: quiet rooms loaded together do not all snapshot at intervalMs', () => {
+    const rooms = ids.slice(0, 20).map((id) => ({ ...room(id, 1, NOW), snapshottedSinceLoad: false }));
+    const firstDueAfterMs = new Map<string, number>();
+    for (let ms = 0; ms <= POLICY.intervalMs; ms += 250) {
+      for (const r of pickDue(POLICY, rooms, NOW + ms, rooms.length).start) if (!firstDueAfterMs.has(r.roomId)) firstDueAfterMs.set(r.roomId, ms);
+    }
+    expect(firstDueAfterMs.size).toBe(rooms.length);
+    for (const at of firstDueAfterMs.values()) expect(at).toBeGreaterThanOrEqual(POLICY.intervalMs / 2);
+    expect(new Set(firstDueAfterMs.values()).size).toBeGreaterThanOrEqual(12);
+    const after = { ...rooms[0]!, snapshottedSinceLoad: true };
+    expect(pickDue(POLICY, [after], NOW + POLICY.intervalMs - 1, 1).start).toEqual([]);
+    expect(pickDue(POLICY, [after], NOW + POLICY.intervalMs, 1).start).toEqual([after]);
   });
 });
 

@@ -24,28 +24,26 @@ const MAX_BACKOFF_MS = 30_000;
 export const MAX_CONCURRENT_SNAPSHOTS = 4;
 
 /**
- * Pure policy decision, unit-tested on its own. `earlyBy`: how many events before
- * `everyEvents` this room's snapshot falls due (its load phase, see `loadPhase`).
+ * Pure policy decision, unit-tested on its own. `phase` (in [0, 0.5), see `loadPhase`) brings
+ * the room's next snapshot forward by that fraction of `everyEvents` and of `intervalMs`.
  */
-export function snapshotDue(policy: SnapshotPolicy, unsnapshotted: number, msSinceLast: number, earlyBy = 0): boolean {
+export function snapshotDue(policy: SnapshotPolicy, unsnapshotted: number, msSinceLast: number, phase = 0): boolean {
   if (unsnapshotted <= 0) return false;
-  return unsnapshotted + earlyBy >= policy.everyEvents || msSinceLast >= policy.intervalMs;
+  return unsnapshotted >= Math.ceil(policy.everyEvents * (1 - phase)) || msSinceLast >= policy.intervalMs * (1 - phase);
 }
 
 /**
- * How many events early a room's first snapshot after its load falls due: a fixed number in
- * [0, everyEvents / 2) taken from a hash of its id. Rooms loaded together and written at the same
- * rate (after a failover or a deploy, or in any benchmark) would otherwise reach every
- * SNAPSHOT_EVERY_EVENTS mark together, and snapshot in one burst that takes the encoder thread,
- * the S3 uploads and the cores from the commits at once. Offsetting only the first snapshot is
- * enough: each next one comes every `everyEvents` after it, so the rooms stay apart. A room's
- * tail still never exceeds `everyEvents`.
+ * How early, as a fraction of the policy's events and interval, a room's first snapshot after
+ * its load falls due: a fixed number in [0, 0.5) taken from a hash of its id. Rooms loaded
+ * together (after a failover or a deploy, or in any benchmark) and written at one rate would
+ * otherwise reach every SNAPSHOT_EVERY_EVENTS mark, or SNAPSHOT_INTERVAL_MS, together and
+ * snapshot in one burst that takes the encoder thread, the S3 uploads and the cores from the
+ * commits at once. Offsetting only the first snapshot is enough: each next one comes a whole
+ * policy after it, so the rooms stay apart. No tail waits longer than the policy says.
  */
-export function loadPhase(roomId: string, everyEvents: number): number {
-  const span = Math.floor(everyEvents / 2);
-  if (span <= 0) return 0;
+export function loadPhase(roomId: string): number {
   dedupHash(roomId, '');
-  return (dedupHashOut.lo >>> 0) % span;
+  return (dedupHashOut.lo >>> 0) / 2 ** 33;
 }
 
 /** What the selection needs to know of a room (a RoomActor has it). */
@@ -71,8 +69,8 @@ export function pickDue<T extends SnapshotCandidate>(
   const due: T[] = [];
   for (const c of candidates) {
     if (c.unsnapshotted <= 0) continue; // most loaded rooms of a big gateway: skip the hash
-    const earlyBy = c.snapshottedSinceLoad ? 0 : loadPhase(c.roomId, policy.everyEvents);
-    if (snapshotDue(policy, c.unsnapshotted, now - c.lastSnapshotAt, earlyBy)) due.push(c);
+    const phase = c.snapshottedSinceLoad ? 0 : loadPhase(c.roomId);
+    if (snapshotDue(policy, c.unsnapshotted, now - c.lastSnapshotAt, phase)) due.push(c);
   }
   if (due.length <= slots) return { start: due, waiting: 0 };
   due.sort((a, b) => a.lastSnapshotAt - b.lastSnapshotAt || b.unsnapshotted - a.unsnapshotted);
