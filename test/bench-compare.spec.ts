@@ -5,7 +5,7 @@
  */
 import { alternation, compare, median, ratio, roundRobin, verdict } from '../bench/compare';
 import { parseCompareArgs } from '../bench/compare-main';
-import { dueSends } from '../bench/lib';
+import { bucketQuantile, dueSends, histogramFrom, loopDelayFrom } from '../bench/lib';
 import { mergeLoad } from '../bench/load-procs';
 import type { WorkerResult } from '../bench/load-worker';
 
@@ -91,5 +91,47 @@ describe('bench compare: arithmetic', () => {
     expect(() => parseCompareArgs(['--reps', '2'])).toThrow(/at least 3/);
     expect(() => parseCompareArgs(['--seconds', 'x'])).toThrow(/positive number/);
     expect(() => parseCompareArgs(['--bogus'])).toThrow(/unknown option/);
+    expect(parseCompareArgs(['--snapshot-every-events', '10000000', 'throughput']).snapshotEveryEvents).toBe(10_000_000);
+    expect(() => parseCompareArgs(['--snapshot-every-events', '0'])).toThrow(/positive number/);
+  });
+});
+
+describe("bench compare: the gateway's histograms at half load", () => {
+  /** A /metrics text with the send-ack histogram of two outcomes and the loop-delay gauge. */
+  const metrics = (ok: number[], refused: number[], loop = { p50: 0.0012, p99: 0.0079 }) => {
+    const bounds = ['0.005', '0.01', '0.025', '0.05', '+Inf'];
+    const series = (outcome: string, counts: number[]) =>
+      bounds.map((le, i) => `gateway_ack_duration_seconds_bucket{command="send",outcome="${outcome}",le="${le}"} ${counts[i]}`).join('\n');
+    return [
+      '# TYPE gateway_ack_duration_seconds histogram',
+      series('ok', ok),
+      series('rate_limited', refused),
+      'gateway_ack_duration_seconds_bucket{command="join",outcome="ok",le="0.005"} 99',
+      `gateway_event_loop_delay_seconds{quantile="0.5"} ${loop.p50}`,
+      `gateway_event_loop_delay_seconds{quantile="0.99"} ${loop.p99}`,
+    ].join('\n');
+  };
+
+  it('sums the series of the asked labels, bucket by bucket', () => {
+    const h = histogramFrom(metrics([10, 20, 30, 40, 40], [1, 1, 1, 1, 2]), 'gateway_ack_duration_seconds', ['command="send"']);
+    expect([...h]).toEqual([['0.005', 11], ['0.01', 21], ['0.025', 31], ['0.05', 41], ['+Inf', 42]]);
+    expect(histogramFrom(metrics([0, 0, 0, 0, 0], [0, 0, 0, 0, 0]), 'gateway_ack_duration_seconds', ['command="join"']).get('0.005')).toBe(99);
+  });
+
+  it('gives the bound of the first bucket that holds the quantile of the observations between two scrapes', () => {
+    const before = histogramFrom(metrics([100, 100, 100, 100, 100], [0, 0, 0, 0, 0]), 'gateway_ack_duration_seconds');
+    // 1,000 more: 980 within 5 ms, 10 more within 10 ms, 8 within 25 ms, 2 within 50 ms.
+    const after = histogramFrom(metrics([1_080, 1_090, 1_098, 1_100, 1_100], [0, 0, 0, 0, 0]), 'gateway_ack_duration_seconds');
+    expect(bucketQuantile(before, after, 0.5)).toEqual({ n: 1_000, atMostMs: 5 });
+    expect(bucketQuantile(before, after, 0.99)).toEqual({ n: 1_000, atMostMs: 10 });
+    expect(bucketQuantile(before, after, 0.995)).toEqual({ n: 1_000, atMostMs: 25 });
+    expect(bucketQuantile(before, after, 0.999)).toEqual({ n: 1_000, atMostMs: 50 });
+    const slow = histogramFrom(metrics([1_080, 1_090, 1_098, 1_098, 1_110], [0, 0, 0, 0, 0]), 'gateway_ack_duration_seconds');
+    expect(bucketQuantile(before, slow, 0.999)).toEqual({ n: 1_010, atMostMs: Infinity });
+  });
+
+  it('reads the loop delay quantiles in ms, and says so when the gauge is missing', () => {
+    expect(loopDelayFrom(metrics([], []))).toEqual({ p50: 1.2, p99: 7.9 });
+    expect(() => loopDelayFrom('nothing here')).toThrow(/gateway_event_loop_delay_seconds/);
   });
 });
