@@ -272,6 +272,9 @@ async function startGateway(ctx: BenchContext, variant: Variant, head: number): 
     GATEWAY_PUBLIC_URL: url,
     SNAPSHOT_EVERY_EVENTS: String(head + 1),
     SNAPSHOT_INTERVAL_MS: '3600000',
+    // Every room falls due at the trigger, not at its load phase (which would snapshot each one
+    // as it loads, its whole log being its tail): the wave is the point.
+    SNAPSHOT_LOAD_PHASE: 'off',
     ROOM_IDLE_MS: '0',
     ...variant.env,
   });

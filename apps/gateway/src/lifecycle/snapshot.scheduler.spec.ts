@@ -78,6 +78,16 @@ describe(loadPhase.name, () => {
     expect(pickDue(POLICY, [after], NOW, 1).start).toEqual([after]);
   });
 
+  it('is off when the policy says so (the snapshot-wave bench): rooms loaded together fall due together', () => {
+    const rooms = ids.slice(0, 20).map((id) => ({ ...room(id, POLICY.everyEvents - 1, NOW), snapshottedSinceLoad: false }));
+    const off = { ...POLICY, loadPhase: false };
+    expect(pickDue(off, rooms, NOW, rooms.length).start).toEqual([]);
+    for (const r of rooms) r.unsnapshotted = POLICY.everyEvents;
+    expect(pickDue(off, rooms, NOW, rooms.length).start).toEqual(rooms);
+    for (const r of rooms) r.unsnapshotted = POLICY.everyEvents - 1;
+    expect(pickDue(POLICY, rooms, NOW, rooms.length).start.length).toBeGreaterThan(15);
+  });
+
   it('spreads the interval the same way: quiet rooms loaded together do not all snapshot at intervalMs', () => {
     const rooms = ids.slice(0, 20).map((id) => ({ ...room(id, 1, NOW), snapshottedSinceLoad: false }));
     const firstDueAfterMs = new Map<string, number>();
