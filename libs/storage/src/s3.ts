@@ -1,4 +1,4 @@
-import { CreateBucketCommand, HeadBucketCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand, S3Client, S3ServiceException, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { AppConfig } from '../../config/src';
 
 /** Connect timeout for S3 requests, ms: an unreachable endpoint must fail fast, not hang a load. */
@@ -20,7 +20,15 @@ export function createS3Client(
   /** Socket inactivity timeout; downloads streamed to slow HTTP clients need more than the default. */
   options: { requestTimeoutMs?: number } = {},
 ): S3Client {
-  return new S3Client({
+  return new S3Client(s3ClientConfig(s3config, options));
+}
+
+/**
+ * The settings of createS3Client as plain data, which a worker thread can be handed (structured
+ * clone) to build the same client there: the snapshot encoder thread uploads what it encodes.
+ */
+export function s3ClientConfig(s3config: AppConfig['s3'], options: { requestTimeoutMs?: number } = {}): S3ClientConfig {
+  return {
     endpoint: s3config.endpoint,
     region: s3config.region,
     credentials: { accessKeyId: s3config.accessKeyId, secretAccessKey: s3config.secretAccessKey },
@@ -36,7 +44,7 @@ export function createS3Client(
       // an S3 endpoint that accepts connections but never answers would hang room loads.
       throwOnRequestTimeout: true,
     },
-  });
+  };
 }
 
 /** Creates `bucket` unless it exists already (idempotent, safe when several processes race). */

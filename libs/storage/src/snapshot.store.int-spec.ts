@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { applyEvent, emptyRoomState, encodeSnapshotDocument, type EventEnvelope, type RoomState } from '../../domain/src';
+import { applyEvent, emptyRoomState, encodeSnapshotDocument, SNAPSHOT_FORMAT, type EventEnvelope, type RoomState } from '../../domain/src';
 import { Database, RoomRepository, SnapshotRepository, UserRepository, type UserRecord } from '../../persistence/src';
-import { createS3Client, ensureBucket, isNotFound } from './s3';
+import { createS3Client, ensureBucket, isNotFound, s3ClientConfig } from './s3';
 import { WorkerSnapshotEncoder } from './snapshot-encoder';
 import { snapshotKey, SnapshotStore } from './snapshot.store';
 
@@ -64,6 +64,11 @@ async function stopS3(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 6_000);
   await exited;
   clearTimeout(timer);
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** A port nothing listens on: bind an ephemeral port, then close it. */
@@ -370,6 +375,98 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name}`, () => {
     await rooms.takeLease(roomId, 'gw-other');
     expect(await workerStore.save(fold(history, roomId), epoch)).toEqual({ outcome: 'stale', seq: 5, bytes: 0 });
     expect(await rowCount(roomId)).toBe(0);
+  });
+});
+
+describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name} uploading from its thread`, () => {
+  const settingsFor = (url: string) =>
+    s3ClientConfig({ endpoint: url, region: 'us-east-1', bucket: BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
+  let encoder: WorkerSnapshotEncoder;
+  let uploadingStore: SnapshotStore;
+  /** The calling thread's client: it must not be used for the upload, so every call fails the test. */
+  const unusedClient = { send: () => Promise.reject(new Error('the upload ran on the calling thread')) } as unknown as S3Client;
+  beforeAll(() => {
+    encoder = new WorkerSnapshotEncoder(1, settingsFor(endpoint));
+    uploadingStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder);
+  });
+  afterAll(() => encoder.close());
+
+  it('puts the object the calling thread would have put, with the same metadata, and records its row', async () => {
+    const { roomId, epoch, history } = await leasedRoom(30);
+    const state = fold(history, roomId);
+    const result = await uploadingStore.save(state, epoch);
+    expect(result).toMatchObject({ outcome: 'saved', seq: 30 });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 30) }));
+    const checksum = encodeSnapshotDocument(state).checksum;
+    expect(head).toMatchObject({ ContentType: 'application/gzip', ContentLength: result.bytes });
+    expect(head.Metadata).toEqual({ checksum, format: String(SNAPSHOT_FORMAT), seq: '30', epoch: String(epoch) });
+    expect(await repo.latest(roomId)).toMatchObject({ seq: 30, epoch, bytes: result.bytes, checksum });
+    expectSameState((await store.loadNewest(roomId, 30))!.state, state);
+    expect(logLines).toEqual([]);
+  });
+
+  it('stores the state as it was when save() was called, though the upload starts after the lease check', async () => {
+    const { roomId, epoch, history } = await leasedRoom(40);
+    const state = fold(history.slice(0, 25), roomId);
+    const saving = uploadingStore.save(state, epoch);
+    for (const e of history.slice(25)) applyEvent(state, e);
+    expect((await saving).seq).toBe(25);
+    expectSameState((await store.loadNewest(roomId, 40))!.state, fold(history.slice(0, 25), roomId));
+  });
+
+  it('a stale epoch uploads nothing', async () => {
+    const { roomId, epoch, history } = await leasedRoom(5);
+    await rooms.takeLease(roomId, 'gw-other');
+    expect(await uploadingStore.save(fold(history, roomId), epoch)).toEqual({ outcome: 'stale', seq: 5, bytes: 0 });
+    const missing = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 5) })).catch((err: unknown) => err);
+    expect(isNotFound(missing)).toBe(true);
+    expect(await rowCount(roomId)).toBe(0);
+  });
+
+  it('with S3 unreachable the save rejects within the client deadline, naming the network error, and records nothing', async () => {
+    const { roomId, epoch, history } = await leasedRoom(8);
+    const downEncoder = new WorkerSnapshotEncoder(1, settingsFor(`http://127.0.0.1:${await closedPort()}`));
+    try {
+      const downStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), downEncoder);
+      const started = Date.now();
+      await expect(downStore.save(fold(history, roomId), epoch)).rejects.toThrow(/snapshot upload failed: .*ECONNREFUSED/);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await rowCount(roomId)).toBe(0);
+    } finally {
+      await downEncoder.close();
+    }
+  });
+
+  it('uploads of several rooms wait on S3 together, not one behind the other', async () => {
+    // An endpoint that accepts connections and never answers: each upload holds its connection
+    // until the client's deadline, so the connections open at once are the uploads in flight.
+    const held: Socket[] = [];
+    const blackHole = createServer((socket) => held.push(socket.on('error', () => undefined)));
+    await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
+    const port = (blackHole.address() as { port: number }).port;
+    const stuckEncoder = new WorkerSnapshotEncoder(1, settingsFor(`http://127.0.0.1:${port}`));
+    try {
+      const stuckStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), stuckEncoder);
+      const leased = await Promise.all([1, 2, 3].map(() => leasedRoom(4)));
+      const saves = leased.map(({ roomId, epoch, history }) => stuckStore.save(fold(history, roomId), epoch));
+      saves.forEach((save) => save.catch(() => undefined));
+      // With one task per thread the second upload would start only after the first one's 5 s deadline.
+      await waitUntil(() => held.length >= 3, 3_000);
+      expect(held.length).toBe(3);
+    } finally {
+      await stuckEncoder.close();
+      held.forEach((socket) => socket.destroy());
+      await new Promise((r) => blackHole.close(r));
+    }
+  });
+
+  it('after close() a prepared snapshot rejects instead of starting the pool again', async () => {
+    const { roomId, epoch, history } = await leasedRoom(3);
+    const closing = new WorkerSnapshotEncoder(1, settingsFor(endpoint));
+    const closedStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), closing);
+    await closing.close();
+    await expect(closedStore.save(fold(history, roomId), epoch)).rejects.toThrow(/encoder closed/);
+    expect(closing.started).toBe(false);
   });
 });
 

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb } from 'node:zlib';
-import { GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { CorruptSnapshotError, decodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
 import type { SnapshotMeta, SnapshotRepository } from '../../persistence/src';
 import { isNotFound } from './s3';
@@ -53,24 +53,18 @@ export class SnapshotStore {
   async save(state: RoomState, epoch: number): Promise<SnapshotSaveResult> {
     const roomId = state.roomId;
     const seq = state.headSeq;
-    const encoding = this.encoder.encode(state);
-    encoding.catch(() => undefined); // awaited below, unless the epoch check ends the save first
+    const snapshot = this.encoder.prepare(state, this.s3);
     if ((await this.repo.currentEpoch(roomId)) !== epoch) return { outcome: 'stale', seq, bytes: 0 };
 
-    const { body, checksum } = await encoding;
     const key = snapshotKey(roomId, seq);
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        ContentType: 'application/gzip',
-        Metadata: { checksum, format: String(SNAPSHOT_FORMAT), seq: String(seq), epoch: String(epoch) },
-      }),
-    );
-    const recorded = await this.repo.recordIfCurrent({ roomId, seq, epoch, key, bytes: body.length, checksum });
-    return { outcome: recorded ? 'saved' : 'stale', seq, bytes: body.length };
+    const { bytes, checksum } = await snapshot.write({
+      bucket: this.bucket,
+      key,
+      contentType: 'application/gzip',
+      metadata: { format: String(SNAPSHOT_FORMAT), seq: String(seq), epoch: String(epoch) },
+    });
+    const recorded = await this.repo.recordIfCurrent({ roomId, seq, epoch, key, bytes, checksum });
+    return { outcome: recorded ? 'saved' : 'stale', seq, bytes };
   }
 
   /**
