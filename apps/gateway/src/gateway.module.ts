@@ -5,7 +5,16 @@ import { TokenService } from '../../../libs/auth/src';
 import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, ReadMarkerRepository, RoomRepository, SearchIndexMaintenance, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
-import { createS3Client, createSnapshotEncoder, s3ClientConfig, SnapshotEncoder, SnapshotStore } from '../../../libs/storage/src';
+import {
+  CallingThreadSnapshotUploader,
+  createS3Client,
+  createSnapshotEncoder,
+  s3ClientConfig,
+  SnapshotEncoder,
+  SnapshotStore,
+  SnapshotUploader,
+  ThreadSnapshotUploader,
+} from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
 import { DrainService } from './lifecycle/drain.service';
@@ -71,16 +80,20 @@ export class GatewayModule {
         SocketRoomChannel,
         { provide: RoomOwnership, useFactory: (redis: RedisClient) => new RoomOwnership(redis), inject: [REDIS] },
         { provide: S3Client, useFactory: () => createS3Client(config.s3) },
-        // Its worker threads end in onApplicationShutdown, after the drain's final snapshots. They
-        // also upload each snapshot, with a client of their own built from the same settings.
-        { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots, s3: s3ClientConfig(config.s3) }) },
+        // Their worker threads end in onApplicationShutdown, after the drain's final snapshots.
+        { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots }) },
+        {
+          provide: SnapshotUploader,
+          useFactory: (s3: S3Client) => (inlineSnapshots ? new CallingThreadSnapshotUploader(s3) : new ThreadSnapshotUploader(s3ClientConfig(config.s3))),
+          inject: [S3Client],
+        },
         {
           provide: SnapshotStore,
-          useFactory: (db: Database, s3: S3Client, encoder: SnapshotEncoder) => {
+          useFactory: (db: Database, s3: S3Client, encoder: SnapshotEncoder, uploader: SnapshotUploader) => {
             const logger = new Logger('SnapshotStore');
-            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg), encoder);
+            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg), encoder, uploader);
           },
-          inject: [Database, S3Client, SnapshotEncoder],
+          inject: [Database, S3Client, SnapshotEncoder, SnapshotUploader],
         },
         {
           provide: RoomRegistry,

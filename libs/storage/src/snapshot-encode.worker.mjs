@@ -2,9 +2,9 @@
 // loop never serialises, hashes or compresses a room (see snapshot-encoder.ts, which posts the
 // copy this file receives).
 //
-// Plain JavaScript on purpose: the same file runs from the source tree under jest (which cannot
-// transform code inside a worker thread) and next to the built dist/ in production. It imports
-// Node built-ins only, and the AWS SDK lazily, for `encodeAndPut`.
+// Plain JavaScript that imports only Node built-ins on purpose: the same file runs from the
+// source tree under jest (which cannot transform code inside a worker thread) and next to the
+// built dist/ in production.
 //
 // It must produce exactly the bytes of encodeSnapshotDocument (libs/domain/src/snapshot-document.ts),
 // so that every stored snapshot keeps loading: snapshot-encoder.spec.ts compares the two.
@@ -37,56 +37,6 @@ export default function encodeSnapshot(copy) {
   // JSON.stringify(document) with `state` as its last key, without stringifying the state twice.
   const json = `${head.slice(0, -1)},"state":${stateJson}}`;
   return { body: gzipSync(Buffer.from(json, 'utf8'), { level: GZIP_LEVEL }), checksum };
-}
-
-/**
- * Encodes a copy and uploads it, all in this thread (WorkerSnapshotEncoder.prepare with S3
- * settings), so that the gateway's event loop spends nothing on the SDK.
- * @param task `{ copy, object, s3 }`: a RoomStateCopy, a SnapshotObject and the plain settings of
- *   s3ClientConfig (libs/storage/src/s3.ts), the same client as the calling thread's.
- * @returns `{ bytes, checksum }` (WrittenSnapshot).
- */
-export async function encodeAndPut({ copy, object, s3 }) {
-  const { body, checksum } = encodeSnapshot(copy);
-  const { PutObjectCommand } = await sdk();
-  try {
-    // snapshotPutInput of snapshot-encoder.ts.
-    const input = { Bucket: object.bucket, Key: object.key, Body: body, ContentLength: body.length, ContentType: object.contentType, Metadata: { checksum, ...object.metadata } };
-    await (await s3Client(s3)).send(new PutObjectCommand(input));
-  } catch (err) {
-    // An error crosses back to the calling thread as a structured clone, which keeps only a
-    // built-in error's message: put the SDK's name and code into it (snapshot.store.ts reads them
-    // from the message for errors of another realm).
-    throw new Error(describeError(err));
-  }
-  return { bytes: body.length, checksum };
-}
-
-let sdkModule;
-function sdk() {
-  sdkModule ??= import('@aws-sdk/client-s3');
-  return sdkModule;
-}
-
-// One client per thread, rebuilt only if the settings change (they come with every task).
-let client;
-let clientSettings;
-async function s3Client(settings) {
-  const key = JSON.stringify(settings);
-  if (key !== clientSettings) {
-    const { S3Client } = await sdk();
-    client?.destroy();
-    client = new S3Client(settings);
-    clientSettings = key;
-  }
-  return client;
-}
-
-function describeError(err) {
-  const name = err?.name ?? 'Error';
-  const code = err?.code && err.code !== name ? ` ${err.code}` : '';
-  const status = err?.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : '';
-  return `snapshot upload failed: ${name}${code}${status}: ${String(err?.message ?? err)}`;
 }
 
 const LITTLE_ENDIAN = endianness() === 'LE';

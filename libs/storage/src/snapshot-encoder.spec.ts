@@ -14,7 +14,7 @@ import {
   type EventEnvelope,
   type RoomState,
 } from '../../domain/src';
-import { InlineSnapshotEncoder, SNAPSHOT_GZIP_LEVEL, snapshotWorkerPath, WorkerSnapshotEncoder } from './snapshot-encoder';
+import { InlineSnapshotEncoder, SNAPSHOT_GZIP_LEVEL, snapshotWorkerPath, WorkerSnapshotEncoder, workerScriptPath } from './snapshot-encoder';
 
 const ROOM = '7b0c8e52-33a4-4d0a-9a55-6f1f2b0f2b8e';
 const ALICE = { id: 'a1a1a1a1-0000-4000-8000-000000000001', username: 'alice' };
@@ -158,5 +158,11 @@ describe(snapshotWorkerPath.name, () => {
 
   it('names the places it looked when the script is missing', () => {
     expect(() => snapshotWorkerPath('/nonexistent/x/y/z')).toThrow(/worker script not found.*snapshot-encode\.worker\.mjs/);
+  });
+
+  it("finds the uploader's script the same way (workerScriptPath), from the sources and from dist/", () => {
+    const uploader = join(resolve(__dirname), 'snapshot-upload.worker.mjs');
+    expect(workerScriptPath('snapshot-upload.worker.mjs', __dirname)).toBe(uploader);
+    expect(workerScriptPath('snapshot-upload.worker.mjs', resolve(__dirname, '../../../dist/libs/storage/src'))).toBe(uploader);
   });
 });

@@ -8,6 +8,7 @@ import { applyEvent, emptyRoomState, encodeSnapshotDocument, SNAPSHOT_FORMAT, ty
 import { Database, RoomRepository, SnapshotRepository, UserRepository, type UserRecord } from '../../persistence/src';
 import { createS3Client, ensureBucket, isNotFound, s3ClientConfig } from './s3';
 import { WorkerSnapshotEncoder } from './snapshot-encoder';
+import { ThreadSnapshotUploader } from './snapshot-uploader';
 import { snapshotKey, SnapshotStore } from './snapshot.store';
 
 /**
@@ -378,24 +379,28 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name}`, () => {
   });
 });
 
-describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name} uploading from its thread`, () => {
+describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => {
   const settingsFor = (url: string) =>
     s3ClientConfig({ endpoint: url, region: 'us-east-1', bucket: BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
-  let encoder: WorkerSnapshotEncoder;
-  let uploadingStore: SnapshotStore;
   /** The calling thread's client: it must not be used for the upload, so every call fails the test. */
   const unusedClient = { send: () => Promise.reject(new Error('the upload ran on the calling thread')) } as unknown as S3Client;
+  let encoder: WorkerSnapshotEncoder;
+  let uploader: ThreadSnapshotUploader;
+  let uploadingStore: SnapshotStore;
   beforeAll(() => {
-    encoder = new WorkerSnapshotEncoder(1, settingsFor(endpoint));
-    uploadingStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder);
+    encoder = new WorkerSnapshotEncoder(1);
+    uploader = new ThreadSnapshotUploader(settingsFor(endpoint));
+    uploadingStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, uploader);
   });
-  afterAll(() => encoder.close());
+  afterAll(() => Promise.all([encoder.close(), uploader.close()]));
 
   it('puts the object the calling thread would have put, with the same metadata, and records its row', async () => {
     const { roomId, epoch, history } = await leasedRoom(30);
     const state = fold(history, roomId);
     const result = await uploadingStore.save(state, epoch);
     expect(result).toMatchObject({ outcome: 'saved', seq: 30 });
+    expect(result.bytes).toBeGreaterThan(0);
+    expect(uploader.started).toBe(true);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 30) }));
     const checksum = encodeSnapshotDocument(state).checksum;
     expect(head).toMatchObject({ ContentType: 'application/gzip', ContentLength: result.bytes });
@@ -405,13 +410,22 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name} uploading
     expect(logLines).toEqual([]);
   });
 
-  it('stores the state as it was when save() was called, though the upload starts after the lease check', async () => {
-    const { roomId, epoch, history } = await leasedRoom(40);
-    const state = fold(history.slice(0, 25), roomId);
-    const saving = uploadingStore.save(state, epoch);
-    for (const e of history.slice(25)) applyEvent(state, e);
-    expect((await saving).seq).toBe(25);
-    expectSameState((await store.loadNewest(roomId, 40))!.state, fold(history.slice(0, 25), roomId));
+  it('moves a body that owns its memory to the thread, and copies one that shares it', async () => {
+    const get = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+    const object = (key: string, body: Buffer) => ({ bucket: BUCKET, key, body, contentType: 'application/octet-stream', metadata: {} });
+    const key = `upload-test/${randomUUID()}`;
+
+    const own = Buffer.from(new ArrayBuffer(32)).fill(7);
+    await uploader.put(object(`${key}/own`, own));
+    expect(own.buffer.byteLength).toBe(0); // moved, not cloned
+    expect(await get(`${key}/own`)).toEqual(Buffer.alloc(32, 7));
+
+    const shared = Buffer.alloc(64, 1);
+    const part = shared.subarray(8, 40).fill(9);
+    await uploader.put(object(`${key}/part`, part));
+    expect(shared.length).toBe(64); // its neighbours keep their memory
+    expect(part.length).toBe(32);
+    expect(await get(`${key}/part`)).toEqual(Buffer.alloc(32, 9));
   });
 
   it('a stale epoch uploads nothing', async () => {
@@ -425,15 +439,15 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name} uploading
 
   it('with S3 unreachable the save rejects within the client deadline, naming the network error, and records nothing', async () => {
     const { roomId, epoch, history } = await leasedRoom(8);
-    const downEncoder = new WorkerSnapshotEncoder(1, settingsFor(`http://127.0.0.1:${await closedPort()}`));
+    const downUploader = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${await closedPort()}`));
     try {
-      const downStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), downEncoder);
+      const downStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, downUploader);
       const started = Date.now();
       await expect(downStore.save(fold(history, roomId), epoch)).rejects.toThrow(/snapshot upload failed: .*ECONNREFUSED/);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(await rowCount(roomId)).toBe(0);
     } finally {
-      await downEncoder.close();
+      await downUploader.close();
     }
   });
 
@@ -444,28 +458,26 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name} uploading
     const blackHole = createServer((socket) => held.push(socket.on('error', () => undefined)));
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
     const port = (blackHole.address() as { port: number }).port;
-    const stuckEncoder = new WorkerSnapshotEncoder(1, settingsFor(`http://127.0.0.1:${port}`));
+    const stuckUploader = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${port}`));
     try {
-      const stuckStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), stuckEncoder);
+      const stuckStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, stuckUploader);
       const leased = await Promise.all([1, 2, 3].map(() => leasedRoom(4)));
       const saves = leased.map(({ roomId, epoch, history }) => stuckStore.save(fold(history, roomId), epoch));
       saves.forEach((save) => save.catch(() => undefined));
-      // With one task per thread the second upload would start only after the first one's 5 s deadline.
+      // With one upload at a time the second would start only after the first one's 5 s deadline.
       await waitUntil(() => held.length >= 3, 3_000);
       expect(held.length).toBe(3);
     } finally {
-      await stuckEncoder.close();
+      await stuckUploader.close();
       held.forEach((socket) => socket.destroy());
       await new Promise((r) => blackHole.close(r));
     }
   });
 
-  it('after close() a prepared snapshot rejects instead of starting the pool again', async () => {
-    const { roomId, epoch, history } = await leasedRoom(3);
-    const closing = new WorkerSnapshotEncoder(1, settingsFor(endpoint));
-    const closedStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), closing);
+  it('after close() an upload rejects instead of starting the thread again', async () => {
+    const closing = new ThreadSnapshotUploader(settingsFor(endpoint));
     await closing.close();
-    await expect(closedStore.save(fold(history, roomId), epoch)).rejects.toThrow(/encoder closed/);
+    await expect(closing.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/uploader closed/);
     expect(closing.started).toBe(false);
   });
 });

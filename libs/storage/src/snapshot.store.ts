@@ -5,6 +5,7 @@ import { CorruptSnapshotError, decodeSnapshotDocument, SNAPSHOT_FORMAT, type Roo
 import type { SnapshotMeta, SnapshotRepository } from '../../persistence/src';
 import { isNotFound } from './s3';
 import { InlineSnapshotEncoder, type SnapshotEncoder } from './snapshot-encoder';
+import { CallingThreadSnapshotUploader, type SnapshotUploader } from './snapshot-uploader';
 
 const gunzip = promisify(gunzipCb);
 
@@ -40,6 +41,8 @@ export class SnapshotStore {
     private readonly log: (msg: string) => void = (msg) => console.warn(msg),
     /** The apps pass a WorkerSnapshotEncoder, which keeps encoding off their event loop. */
     private readonly encoder: SnapshotEncoder = new InlineSnapshotEncoder(),
+    /** The gateway passes a ThreadSnapshotUploader, which keeps the SDK's work off its loop. */
+    private readonly uploader: SnapshotUploader = new CallingThreadSnapshotUploader(s3),
   ) {}
 
   /**
@@ -53,15 +56,19 @@ export class SnapshotStore {
   async save(state: RoomState, epoch: number): Promise<SnapshotSaveResult> {
     const roomId = state.roomId;
     const seq = state.headSeq;
-    const snapshot = this.encoder.prepare(state, this.s3);
+    const encoding = this.encoder.encode(state);
+    encoding.catch(() => undefined); // awaited below, unless the epoch check ends the save first
     if ((await this.repo.currentEpoch(roomId)) !== epoch) return { outcome: 'stale', seq, bytes: 0 };
 
+    const { body, checksum } = await encoding;
     const key = snapshotKey(roomId, seq);
-    const { bytes, checksum } = await snapshot.write({
+    const bytes = body.length; // read first: an uploader thread may take the body's memory
+    await this.uploader.put({
       bucket: this.bucket,
       key,
+      body,
       contentType: 'application/gzip',
-      metadata: { format: String(SNAPSHOT_FORMAT), seq: String(seq), epoch: String(epoch) },
+      metadata: { checksum, format: String(SNAPSHOT_FORMAT), seq: String(seq), epoch: String(epoch) },
     });
     const recorded = await this.repo.recordIfCurrent({ roomId, seq, epoch, key, bytes, checksum });
     return { outcome: recorded ? 'saved' : 'stale', seq, bytes };

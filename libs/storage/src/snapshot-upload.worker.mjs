@@ -1,0 +1,46 @@
+// Uploads snapshot objects to S3 from a piscina worker thread, so that a gateway's event loop
+// spends nothing on the SDK (see ThreadSnapshotUploader in snapshot-uploader.ts).
+//
+// Plain JavaScript on purpose, like snapshot-encode.worker.mjs: the same file runs from the
+// source tree under jest (which cannot transform code inside a worker thread) and next to the
+// built dist/ in production.
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+// One client for the thread, rebuilt only if the settings change (they come with every task).
+let client;
+let clientSettings;
+
+function s3Client(settings) {
+  const key = JSON.stringify(settings);
+  if (key !== clientSettings) {
+    client?.destroy();
+    client = new S3Client(settings);
+    clientSettings = key;
+  }
+  return client;
+}
+
+/**
+ * @param task `{ object, s3 }`: a SnapshotObject (its body a Uint8Array) and the plain settings of
+ *   s3ClientConfig (libs/storage/src/s3.ts), i.e. the calling thread's own client.
+ */
+export default async function putSnapshot({ object, s3 }) {
+  const body = Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength);
+  // snapshotPutInput of snapshot-uploader.ts.
+  const input = { Bucket: object.bucket, Key: object.key, Body: body, ContentLength: body.length, ContentType: object.contentType, Metadata: object.metadata };
+  try {
+    await s3Client(s3).send(new PutObjectCommand(input));
+  } catch (err) {
+    // An error crosses back to the calling thread as a structured clone, which keeps only a
+    // built-in error's message: put the SDK's name, code and status into it (snapshot.store.ts
+    // reads codes from the message for errors of another realm).
+    throw new Error(describeError(err));
+  }
+}
+
+function describeError(err) {
+  const name = err?.name ?? 'Error';
+  const code = err?.code && err.code !== name ? ` ${err.code}` : '';
+  const status = err?.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : '';
+  return `snapshot upload failed: ${name}${code}${status}: ${String(err?.message ?? err)}`;
+}
