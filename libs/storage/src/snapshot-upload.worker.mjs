@@ -32,8 +32,8 @@ export default async function putSnapshot({ object, s3 }) {
     await s3Client(s3).send(new PutObjectCommand(input));
   } catch (err) {
     // An error crosses back to the calling thread as a structured clone, which keeps only a
-    // built-in error's message: put the SDK's name, code and status into it (snapshot.store.ts
-    // reads codes from the message for errors of another realm).
+    // built-in error's message: put the SDK's name, code and status into it, so that the log line
+    // of the failed snapshot still says what S3 or the network did.
     throw new Error(describeError(err));
   }
 }
