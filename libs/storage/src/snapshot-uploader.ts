@@ -62,8 +62,12 @@ export const SNAPSHOT_UPLOADS_IN_FLIGHT = 8;
  * (s3ClientConfig): a PutObject costs the calling thread 2.5 ms of event-loop time for a 150 KB
  * snapshot and 3.7 ms for 1 MB (the SDK's signing, body hash and request), which a gateway's loop
  * should spend on acks. The thread runs at the normal priority, unlike the encoder's: an upload is
- * on the path of every unload and drain, and must not starve when the cores are busy. It starts
- * with the first upload; the body moves to it without a copy.
+ * on the path of every unload and drain, and must not starve when the cores are busy. The body
+ * moves to it without a copy.
+ *
+ * The thread starts with the application (onApplicationBootstrap), or else with the first upload:
+ * starting it and loading the SDK in it takes about 300 ms, which a drain's first snapshot should
+ * not wait for.
  */
 export class ThreadSnapshotUploader extends SnapshotUploader {
   private pool: Piscina<{ object: SnapshotObject; s3: S3ClientConfig }, void> | undefined;
@@ -73,14 +77,29 @@ export class ThreadSnapshotUploader extends SnapshotUploader {
     super();
   }
 
-  /** Whether the thread exists (started by the first `put`). */
+  /** Whether the thread exists (see `start`). */
   get started(): boolean {
     return this.pool !== undefined;
   }
 
+  /** Nest's bootstrap phase (duck-typed): start the thread before the first snapshot needs it. */
+  onApplicationBootstrap(): void {
+    if (!this.closed) this.start();
+  }
+
   put(object: SnapshotObject): Promise<void> {
     if (this.closed) return Promise.reject(new Error('snapshot uploader closed'));
-    this.pool ??= new Piscina({
+    const pool = this.start();
+    const { body } = object;
+    // Move the body's memory rather than clone it, unless it shares an ArrayBuffer (Node's pool).
+    const movable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+    return pool.run({ object, s3: this.s3 }, movable ? { transferList: [body.buffer as ArrayBuffer] } : {});
+  }
+
+  /** Starts the thread (piscina loads the worker script, and with it the SDK, as it starts). */
+  private start(): Piscina<{ object: SnapshotObject; s3: S3ClientConfig }, void> {
+    if (this.closed) throw new Error('snapshot uploader closed');
+    return (this.pool ??= new Piscina({
       filename: pathToFileURL(workerScriptPath('snapshot-upload.worker.mjs')).href,
       minThreads: 1,
       maxThreads: 1,
@@ -91,11 +110,7 @@ export class ThreadSnapshotUploader extends SnapshotUploader {
       // The thread's own V8 heap: its default young generation is most of what it would cost
       // (an uploader thread at 400 uploads: +64 MiB RSS by default, +40 MiB with this).
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
-    });
-    const { body } = object;
-    // Move the body's memory rather than clone it, unless it shares an ArrayBuffer (Node's pool).
-    const movable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
-    return this.pool.run({ object, s3: this.s3 }, movable ? { transferList: [body.buffer as ArrayBuffer] } : {});
+    }));
   }
 
   async close(): Promise<void> {

@@ -474,6 +474,20 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     }
   });
 
+  it('starts its thread with the application, before the first upload needs it', async () => {
+    const early = new ThreadSnapshotUploader(settingsFor(endpoint));
+    try {
+      expect(early.started).toBe(false);
+      early.onApplicationBootstrap();
+      expect(early.started).toBe(true);
+      await early.put({ bucket: BUCKET, key: `upload-test/${randomUUID()}`, body: Buffer.from('x'), contentType: 'text/plain', metadata: {} });
+    } finally {
+      await early.close();
+    }
+    early.onApplicationBootstrap(); // after close: stays closed
+    expect(early.started).toBe(false);
+  });
+
   it('after close() an upload rejects instead of starting the thread again', async () => {
     const closing = new ThreadSnapshotUploader(settingsFor(endpoint));
     await closing.close();
