@@ -84,7 +84,7 @@ export class GatewayModule {
         { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots }) },
         {
           provide: SnapshotUploader,
-          useFactory: (s3: S3Client) => (inlineSnapshots ? new CallingThreadSnapshotUploader(s3) : new ThreadSnapshotUploader(s3ClientConfig(config.s3))),
+          useFactory: (s3: S3Client) => (inlineSnapshots ? new CallingThreadSnapshotUploader(s3) : new ThreadSnapshotUploader(s3ClientConfig(config.s3), config.s3.bucket)),
           inject: [S3Client],
         },
         {

@@ -4,7 +4,7 @@
 // Plain JavaScript on purpose, like snapshot-encode.worker.mjs: the same file runs from the
 // source tree under jest (which cannot transform code inside a worker thread) and next to the
 // built dist/ in production.
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 // One client for the thread, rebuilt only if the settings change (they come with every task).
 let client;
@@ -36,6 +36,18 @@ export default async function putSnapshot({ object, s3 }) {
     // of the failed snapshot still says what S3 or the network did.
     throw new Error(describeError(err));
   }
+}
+
+/**
+ * Builds the thread's client and makes one cheap request with it (HEAD of the bucket), so that the
+ * first snapshot, often a drain's, does not pay for the SDK's first request (~300 ms cold). Never
+ * rejects: an S3 that is down now is the first upload's business.
+ * @param task `{ s3, bucket }`.
+ */
+export async function warmUp({ s3, bucket }) {
+  await s3Client(s3)
+    .send(new HeadBucketCommand({ Bucket: bucket }))
+    .catch(() => undefined);
 }
 
 function describeError(err) {

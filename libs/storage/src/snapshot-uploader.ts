@@ -57,6 +57,9 @@ export class CallingThreadSnapshotUploader extends SnapshotUploader {
  */
 export const SNAPSHOT_UPLOADS_IN_FLIGHT = 8;
 
+/** A task of snapshot-upload.worker.mjs: an upload (its default export) or its `warmUp`. */
+type UploaderTask = { object: SnapshotObject; s3: S3ClientConfig } | { s3: S3ClientConfig; bucket: string };
+
 /**
  * Uploads from a thread of its own, with an S3 client built there from the same settings
  * (s3ClientConfig): a PutObject costs the calling thread 2.5 ms of event-loop time for a 150 KB
@@ -66,14 +69,18 @@ export const SNAPSHOT_UPLOADS_IN_FLIGHT = 8;
  * moves to it without a copy.
  *
  * The thread starts with the application (onApplicationBootstrap), or else with the first upload:
- * starting it and loading the SDK in it takes about 300 ms, which a drain's first snapshot should
- * not wait for.
+ * starting it, loading the SDK in it and the SDK's first request take about 300 ms, which a drain's
+ * first snapshot should not wait for.
  */
 export class ThreadSnapshotUploader extends SnapshotUploader {
-  private pool: Piscina<{ object: SnapshotObject; s3: S3ClientConfig }, void> | undefined;
+  private pool: Piscina<UploaderTask, void> | undefined;
   private closed = false;
 
-  constructor(private readonly s3: S3ClientConfig) {
+  constructor(
+    private readonly s3: S3ClientConfig,
+    /** The bucket the gateway writes to: `onApplicationBootstrap` warms the thread's client on it. */
+    private readonly bucket?: string,
+  ) {
     super();
   }
 
@@ -82,9 +89,15 @@ export class ThreadSnapshotUploader extends SnapshotUploader {
     return this.pool !== undefined;
   }
 
-  /** Nest's bootstrap phase (duck-typed): start the thread before the first snapshot needs it. */
-  onApplicationBootstrap(): void {
-    if (!this.closed) this.start();
+  /**
+   * Nest's bootstrap phase (duck-typed): start the thread and warm its client before the first
+   * snapshot needs them. Resolves when warm; never rejects.
+   */
+  onApplicationBootstrap(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    const pool = this.start();
+    if (this.bucket === undefined) return Promise.resolve();
+    return pool.run({ s3: this.s3, bucket: this.bucket }, { name: 'warmUp' }).catch(() => undefined);
   }
 
   put(object: SnapshotObject): Promise<void> {
@@ -97,7 +110,7 @@ export class ThreadSnapshotUploader extends SnapshotUploader {
   }
 
   /** Starts the thread (piscina loads the worker script, and with it the SDK, as it starts). */
-  private start(): Piscina<{ object: SnapshotObject; s3: S3ClientConfig }, void> {
+  private start(): Piscina<UploaderTask, void> {
     if (this.closed) throw new Error('snapshot uploader closed');
     return (this.pool ??= new Piscina({
       filename: pathToFileURL(workerScriptPath('snapshot-upload.worker.mjs')).href,

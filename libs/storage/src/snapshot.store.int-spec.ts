@@ -9,6 +9,7 @@ import { Database, RoomRepository, SnapshotRepository, UserRepository, type User
 import { createS3Client, ensureBucket, isNotFound, s3ClientConfig } from './s3';
 import { WorkerSnapshotEncoder } from './snapshot-encoder';
 import { ThreadSnapshotUploader } from './snapshot-uploader';
+import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { snapshotKey, SnapshotStore } from './snapshot.store';
 
 /**
@@ -474,18 +475,34 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     }
   });
 
-  it('starts its thread with the application, before the first upload needs it', async () => {
-    const early = new ThreadSnapshotUploader(settingsFor(endpoint));
+  it('starts its thread and warms its client with the application, before the first upload needs them', async () => {
+    // Through a proxy, to see the warm-up's request reach S3 (cold, the first upload took ~300 ms:
+    // the thread, the SDK and its first request).
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(endpoint).port) });
+    const early = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${proxy.port}`), BUCKET);
     try {
       expect(early.started).toBe(false);
-      early.onApplicationBootstrap();
+      await early.onApplicationBootstrap();
       expect(early.started).toBe(true);
+      expect(proxy.stats.passed).toBe(1);
       await early.put({ bucket: BUCKET, key: `upload-test/${randomUUID()}`, body: Buffer.from('x'), contentType: 'text/plain', metadata: {} });
+      expect(proxy.stats.passed).toBe(1); // the upload reused the warm connection
     } finally {
       await early.close();
+      await proxy.close();
     }
-    early.onApplicationBootstrap(); // after close: stays closed
+    await early.onApplicationBootstrap(); // after close: stays closed
     expect(early.started).toBe(false);
+  });
+
+  it('warming up against an unreachable S3 resolves, and the uploads still fail on their own', async () => {
+    const down = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${await closedPort()}`), BUCKET);
+    try {
+      await expect(down.onApplicationBootstrap()).resolves.toBeUndefined();
+      await expect(down.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      await down.close();
+    }
   });
 
   it('after close() an upload rejects instead of starting the thread again', async () => {
