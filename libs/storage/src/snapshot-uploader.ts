@@ -90,10 +90,15 @@ export class ThreadSnapshotUploader extends SnapshotUploader {
   }
 
   /**
-   * Nest's bootstrap phase (duck-typed): start the thread and warm its client before the first
-   * snapshot needs them. Resolves when warm; never rejects.
+   * Nest's bootstrap phase (duck-typed): start the thread and warm its client in the background,
+   * before the first snapshot needs them; the gateway's start does not wait for S3.
    */
-  onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
+    void this.warmUp();
+  }
+
+  /** Starts the thread and, given a bucket, sends one HEAD of it from there. Never rejects. */
+  warmUp(): Promise<void> {
     if (this.closed) return Promise.resolve();
     const pool = this.start();
     if (this.bucket === undefined) return Promise.resolve();

@@ -475,30 +475,39 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     }
   });
 
-  it('starts its thread and warms its client with the application, before the first upload needs them', async () => {
-    // Through a proxy, to see the warm-up's request reach S3 (cold, the first upload took ~300 ms:
+  it('warms its thread and client before the first upload needs them, and with the application without waiting', async () => {
+    // Through proxies, to see the warm-up's request reach S3 (cold, the first upload took ~300 ms:
     // the thread, the SDK and its first request).
-    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: Number(new URL(endpoint).port) });
+    const s3Port = Number(new URL(endpoint).port);
+    const proxy = await TcpProxy.start({ host: '127.0.0.1', port: s3Port });
     const early = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${proxy.port}`), BUCKET);
+    const bootProxy = await TcpProxy.start({ host: '127.0.0.1', port: s3Port });
+    const booted = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${bootProxy.port}`), BUCKET);
     try {
       expect(early.started).toBe(false);
-      await early.onApplicationBootstrap();
+      await early.warmUp();
       expect(early.started).toBe(true);
       expect(proxy.stats.passed).toBe(1);
       await early.put({ bucket: BUCKET, key: `upload-test/${randomUUID()}`, body: Buffer.from('x'), contentType: 'text/plain', metadata: {} });
       expect(proxy.stats.passed).toBe(1); // the upload reused the warm connection
+
+      expect(booted.onApplicationBootstrap()).toBeUndefined(); // Nest does not wait for S3
+      expect(booted.started).toBe(true);
+      await waitUntil(() => bootProxy.stats.passed === 1, 5_000);
+      expect(bootProxy.stats.passed).toBe(1);
     } finally {
-      await early.close();
-      await proxy.close();
+      await Promise.all([early.close(), booted.close()]);
+      await Promise.all([proxy.close(), bootProxy.close()]);
     }
-    await early.onApplicationBootstrap(); // after close: stays closed
+    early.onApplicationBootstrap(); // after close: stays closed
+    await early.warmUp();
     expect(early.started).toBe(false);
   });
 
   it('warming up against an unreachable S3 resolves, and the uploads still fail on their own', async () => {
     const down = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${await closedPort()}`), BUCKET);
     try {
-      await expect(down.onApplicationBootstrap()).resolves.toBeUndefined();
+      await expect(down.warmUp()).resolves.toBeUndefined();
       await expect(down.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       await down.close();
