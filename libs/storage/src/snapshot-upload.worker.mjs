@@ -4,7 +4,18 @@
 // Plain JavaScript on purpose, like snapshot-encode.worker.mjs: the same file runs from the
 // source tree under jest (which cannot transform code inside a worker thread) and next to the
 // built dist/ in production.
-import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+// A worker thread prints its process warnings to stderr itself, past the gateway's logger (which
+// only hears the main thread's): with LOG_FORMAT=json that would be a line that is not JSON. The
+// one warning the SDK gives here is its Node-version notice, which the main thread's own client
+// has logged already; any other warning is printed as Node would.
+const printWarning = process.listeners('warning');
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'NodeVersionSupportWarning' || String(warning.message).includes('NodeVersionSupportWarning')) return;
+  for (const print of printWarning) print(warning);
+});
+// Imported after the listener above is in place.
+const { HeadBucketCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
 
 // One client for the thread, rebuilt only if the settings change (they come with every task).
 let client;
