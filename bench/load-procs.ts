@@ -106,6 +106,8 @@ export interface MergedLoad {
   acked: number;
   /** CPU of each load process during its window, % of one core. */
   clientCpuPercent: number[];
+  /** Each load process's own event-loop delay p99 over its window (ms): see load-worker.ts. */
+  clientLoopDelayP99Ms: number[];
 }
 
 /** Closed- or open-loop results of several load processes as one run. */
@@ -117,6 +119,7 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
   let windowMs = 0;
   const latencies: number[] = [];
   const cpu: number[] = [];
+  const loopDelay: number[] = [];
   for (const r of results) {
     if (r.kind === 'fanout') throw new Error('mergeLoad: a fan-out result');
     acks += r.acksInWindow;
@@ -125,6 +128,7 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
     windowMs = Math.max(windowMs, r.windowMs);
     for (const l of r.latencies) latencies.push(l);
     cpu.push(r.clientCpuPercent);
+    loopDelay.push(r.loopDelayP99Ms);
     for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
   return {
@@ -135,5 +139,6 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
     sent,
     acked,
     clientCpuPercent: cpu,
+    clientLoopDelayP99Ms: loopDelay,
   };
 }

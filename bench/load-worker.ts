@@ -12,7 +12,7 @@
  * Any failure is `{type: 'error', message}` and exit 1. The same code drives the gateway and
  * the baseline peer: only each target's URL and handshake `auth` differ.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventEnvelope } from '../libs/domain/src';
 import type { ChatSocket } from '../test/support/client';
 import { closeAll, connectWithAuth, type LoadResult, mapLimit, type Member, runLoad, runOpenLoad, sleep } from './lib';
@@ -41,7 +41,13 @@ export interface FanoutResult {
   incomplete: number;
 }
 
-export type WorkerResult = ({ kind: 'closed' | 'open' } & LoadResult) | ({ kind: 'fanout' } & FanoutResult);
+/** This load process's own event-loop delay over a job's measured window (ms). */
+export interface ClientLoopDelay {
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+export type WorkerResult = ({ kind: 'closed' | 'open' } & LoadResult & ClientLoopDelay) | ({ kind: 'fanout' } & FanoutResult);
 
 export type ToWorker = { type: 'connect'; targets: LoadTarget[] } | { type: 'run'; job: LoadJob } | { type: 'close' };
 export type FromWorker = { type: 'ready'; connectMs: number } | { type: 'result'; result: WorkerResult } | { type: 'error'; message: string };
@@ -95,10 +101,28 @@ async function fanout(members: Member[], job: Extract<LoadJob, { kind: 'fanout' 
   return result;
 }
 
+/**
+ * This process's event-loop delay from `warmupMs` to the end of the window. A latency is timed
+ * from when its send was due, so a load process that stalls (its GC, waiting for a core) adds
+ * its stall to every ack in flight, whichever server it measures: this figure says when a tail
+ * is the client's own.
+ */
+async function loopDelayOver(warmupMs: number, durationMs: number): Promise<ClientLoopDelay> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  await sleep(warmupMs);
+  histogram.enable();
+  await sleep(durationMs);
+  histogram.disable();
+  // The histogram counts the timer's resolution in: what is left is the delay beyond it.
+  const beyondResolution = (ns: number) => Math.max(0, ns / 1e6 - 5);
+  return { loopDelayP99Ms: beyondResolution(histogram.percentile(99)), loopDelayMaxMs: beyondResolution(histogram.max) };
+}
+
 async function runJob(members: Member[], job: LoadJob): Promise<WorkerResult> {
   if (job.kind === 'fanout') return { kind: 'fanout', ...(await fanout(members, job)) };
-  if (job.kind === 'open') return { kind: 'open', ...(await runOpenLoad({ members, ...job })) };
-  return { kind: 'closed', ...(await runLoad({ members, ...job })) };
+  const loopDelay = loopDelayOver(job.warmupMs, job.durationMs);
+  const load = job.kind === 'open' ? runOpenLoad({ members, ...job }) : runLoad({ members, ...job });
+  return { kind: job.kind, ...(await load), ...(await loopDelay) };
 }
 
 function main(): void {

@@ -72,8 +72,8 @@ describe('bench compare: arithmetic', () => {
   });
 
   it('merges the load processes of one run: acks summed, latencies pooled, errors counted as failed sends', () => {
-    const a: WorkerResult = { kind: 'closed', windowMs: 2_000, acksInWindow: 1_000, latencies: [1, 2, 3], sent: 1_010, acked: 1_005, errors: { timeout: 2 }, clientCpuPercent: 40 };
-    const b: WorkerResult = { kind: 'closed', windowMs: 2_000, acksInWindow: 600, latencies: [4, 100], sent: 610, acked: 605, errors: { timeout: 1, invalid: 3 }, clientCpuPercent: 55 };
+    const a: WorkerResult = { kind: 'closed', windowMs: 2_000, acksInWindow: 1_000, latencies: [1, 2, 3], sent: 1_010, acked: 1_005, errors: { timeout: 2 }, clientCpuPercent: 40, loopDelayP99Ms: 3, loopDelayMaxMs: 9 };
+    const b: WorkerResult = { kind: 'closed', windowMs: 2_000, acksInWindow: 600, latencies: [4, 100], sent: 610, acked: 605, errors: { timeout: 1, invalid: 3 }, clientCpuPercent: 55, loopDelayP99Ms: 40, loopDelayMaxMs: 80 };
     const merged = mergeLoad([a, b]);
     expect(merged.acksPerSec).toBe(800);
     expect(merged.latency.n).toBe(5);
@@ -82,6 +82,7 @@ describe('bench compare: arithmetic', () => {
     expect(merged.errors).toEqual({ timeout: 3, invalid: 3 });
     expect(merged.failed).toBe(6);
     expect(merged.clientCpuPercent).toEqual([40, 55]);
+    expect(merged.clientLoopDelayP99Ms).toEqual([3, 40]);
     expect(() => mergeLoad([{ kind: 'fanout', ackMs: [], lastDeliveryMs: [], recipients: 1, incomplete: 0 }])).toThrow(/fan-out/);
   });
 

@@ -172,6 +172,11 @@ describe('bench baseline peer (e2e)', () => {
       expect(answer.result.errors).toEqual({});
       expect(answer.result.acked).toBe(answer.result.sent);
       expect(answer.result.acked).toBeGreaterThan(0);
+      // Its own loop delay over the window, beyond the histogram's 5 ms resolution: a number, not
+      // the resolution itself (an idle loop is ~0) and never a whole window's stall.
+      expect(answer.result.loopDelayP99Ms).toBeGreaterThanOrEqual(0);
+      expect(answer.result.loopDelayP99Ms).toBeLessThan(500);
+      expect(answer.result.loopDelayMaxMs).toBeGreaterThanOrEqual(answer.result.loopDelayP99Ms);
       // The peer numbered every acknowledged send once: its head is 1 (room.created) + 2
       // (member.joined of bob and of the probe: alice, the first, created the room) + the acks.
       const probe = await connectWithAuth(peer.url, { roomId: 'load-room', userId: 'probe', username: 'probe' }, 5_000);
