@@ -136,7 +136,7 @@ async function closedRun(ctx: CompareContext, side: Side, seats: Seat[], prefix:
     const [postgresCpu, serverCpu] = [postgres(), server()];
     const merged = mergeLoad(results);
     const loadCpu = merged.clientCpuPercent.reduce((a, b) => a + b, 0);
-    const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent), clientLoopDelayP99: round(Math.max(...merged.clientLoopDelayP99Ms), 1) };
+    const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent), clientLoopDelayP99: round(Math.max(...merged.clientLoopDelayP99Ms), 1), clientLoopDelayMax: round(Math.max(...merged.clientLoopDelayMaxMs), 1) };
     // CPU spent per acknowledged message (µs) by process: what a saturated 2-core machine divides.
     const perAck = (percent: number) => (merged.acksPerSec > 0 ? round((percent / 100 / merged.acksPerSec) * 1e6, 1) : NaN);
     metrics.serverCpuPerAckUs = perAck(serverCpu);
@@ -190,14 +190,14 @@ export const throughput: CompareScenario = {
         const profiled = profile(side, rep) ? sleep(1_000).then(() => ctx.profileGateway(durationMs, 'half-load')) : Promise.resolve();
         const [results] = await Promise.all([procs.run({ kind: 'open', ratePerSec, warmupMs: 1_000, durationMs, prefix: `${ctx.runId}-s1h-${side}-${rep}`, textLength: S1.textLength }), profiled]);
         const merged = mergeLoad(results);
-        const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent), clientLoopDelayP99: round(Math.max(...merged.clientLoopDelayP99Ms), 1) };
+        const metrics: Record<string, number> = { acksPerSec: merged.acksPerSec, p50: merged.latency.p50, p99: merged.latency.p99, failed: merged.failed, clientCpu: Math.max(...merged.clientCpuPercent), clientLoopDelayP99: round(Math.max(...merged.clientLoopDelayP99Ms), 1), clientLoopDelayMax: round(Math.max(...merged.clientLoopDelayMaxMs), 1) };
         if (gatewayView) Object.assign(metrics, await gatewayView.end());
         return metrics;
       } finally {
         await procs.close();
       }
     });
-    const halfCompared = compare(halfRuns, ['acksPerSec', 'p50', 'p99', 'failed', 'clientLoopDelayP99']);
+    const halfCompared = compare(halfRuns, ['acksPerSec', 'p50', 'p99', 'failed', 'clientLoopDelayP99', 'clientLoopDelayMax']);
     const halfSpecs: Record<string, MetricSpec> = {
       acksPerSec: { label: `half load (${half}/s offered): acked msgs/s`, unit: 'msg/s' },
       p50: { label: 'half load: ack p50', unit: 'ms' },
@@ -206,6 +206,7 @@ export const throughput: CompareScenario = {
       // Acks are timed from when each send was due: a stall of the load process's own loop lands
       // in both sides' tails, whatever the servers do (load-worker.ts, loopDelayOver).
       clientLoopDelayP99: { label: 'half load: load process event-loop delay p99 (max of procs)', unit: 'ms' },
+      clientLoopDelayMax: { label: 'half load: load process event-loop delay, longest (max of procs)', unit: 'ms' },
     };
     const clientCpu = compare(saturated, ['clientCpu'])[0]!;
     const gw = compare(saturated, ['eventsPerBatch', 'commitAvgMs', 'gatewayCpu']);

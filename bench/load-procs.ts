@@ -108,6 +108,8 @@ export interface MergedLoad {
   clientCpuPercent: number[];
   /** Each load process's own event-loop delay p99 over its window (ms): see load-worker.ts. */
   clientLoopDelayP99Ms: number[];
+  /** …and its longest single delay (ms): one 100 ms stall at 5,000 sends/s delays 2 % of them. */
+  clientLoopDelayMaxMs: number[];
 }
 
 /** Closed- or open-loop results of several load processes as one run. */
@@ -120,6 +122,7 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
   const latencies: number[] = [];
   const cpu: number[] = [];
   const loopDelay: number[] = [];
+  const loopDelayMax: number[] = [];
   for (const r of results) {
     if (r.kind === 'fanout') throw new Error('mergeLoad: a fan-out result');
     acks += r.acksInWindow;
@@ -129,6 +132,7 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
     for (const l of r.latencies) latencies.push(l);
     cpu.push(r.clientCpuPercent);
     loopDelay.push(r.loopDelayP99Ms);
+    loopDelayMax.push(r.loopDelayMaxMs);
     for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
   return {
@@ -140,5 +144,6 @@ export function mergeLoad(results: readonly WorkerResult[]): MergedLoad {
     acked,
     clientCpuPercent: cpu,
     clientLoopDelayP99Ms: loopDelay,
+    clientLoopDelayMaxMs: loopDelayMax,
   };
 }

@@ -83,6 +83,7 @@ describe('bench compare: arithmetic', () => {
     expect(merged.failed).toBe(6);
     expect(merged.clientCpuPercent).toEqual([40, 55]);
     expect(merged.clientLoopDelayP99Ms).toEqual([3, 40]);
+    expect(merged.clientLoopDelayMaxMs).toEqual([9, 80]);
     expect(() => mergeLoad([{ kind: 'fanout', ackMs: [], lastDeliveryMs: [], recipients: 1, incomplete: 0 }])).toThrow(/fan-out/);
   });
 
