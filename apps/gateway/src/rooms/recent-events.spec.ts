@@ -41,4 +41,24 @@ describe(RecentEvents.name, () => {
     expect(ring.after(4).map((e) => e.seq)).toEqual([5, 6]);
     expect(ring.after(6)).toEqual([]);
   });
+
+  it('between(from, to) answers only when it holds every envelope of (from, to]', () => {
+    const ring = new RecentEvents(4, 1_000_000);
+    for (let seq = 1; seq <= 6; seq++) ring.push(posted(seq, String(seq)));
+    // The ring holds 3..6.
+    expect(ring.between(2, 6)!.map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+    expect(ring.between(4, 5)!.map((e) => e.seq)).toEqual([5]);
+    expect(ring.between(1, 6)).toBeUndefined(); // 2 was dropped
+    expect(ring.between(3, 7)).toBeUndefined(); // 7 was never pushed
+    expect(ring.between(6, 6)).toEqual([]); // nothing asked for
+    expect(new RecentEvents().between(0, 1)).toBeUndefined();
+    expect(new RecentEvents().between(5, 5)).toEqual([]);
+  });
+
+  it('between() never answers from a ring with a gap: it leaves that to the log', () => {
+    const ring = new RecentEvents();
+    for (const seq of [1, 2, 4, 5]) ring.push(posted(seq, String(seq)));
+    expect(ring.between(0, 4)).toBeUndefined();
+    expect(ring.between(1, 5)).toBeUndefined();
+  });
 });

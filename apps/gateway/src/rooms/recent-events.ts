@@ -20,8 +20,10 @@ export function estimateEnvelopeBytes(envelope: EventEnvelope): number {
 
 /**
  * The room's most recent committed envelopes, oldest first, bounded both in count and in bytes,
- * so a room of long messages costs no more memory than a room of short ones. Joins use it to
- * bridge the history they read from the log and the live events that followed.
+ * so a room of long messages costs no more memory than a room of short ones. Joins are served
+ * from it when it holds the page they ask for (a reconnect after a blip asks for a few recent
+ * events), and otherwise use it to bridge the history they read from the log and the live
+ * events that followed.
  */
 export class RecentEvents {
   private readonly items: EventEnvelope[] = [];
@@ -70,6 +72,23 @@ export class RecentEvents {
       else high = mid - 1;
     }
     return undefined;
+  }
+
+  /**
+   * The envelopes with `from` < seq <= `to`, ascending, when the ring holds every one of them;
+   * undefined when it does not (the caller reads the log instead). Nothing is needed when
+   * `to` <= `from`, so that is `[]` whatever the ring holds.
+   */
+  between(from: number, to: number): EventEnvelope[] | undefined {
+    if (to <= from) return [];
+    const oldest = this.items[0]?.seq;
+    if (oldest === undefined || from + 1 < oldest) return undefined;
+    // Commits and replays push every seq in order, so the ring is contiguous and seq maps to an
+    // index; the two checks make a ring that ever were not fall back to the log, not answer wrong.
+    const start = from + 1 - oldest;
+    const end = to - oldest;
+    if (end >= this.items.length || this.items[start]!.seq !== from + 1 || this.items[end]!.seq !== to) return undefined;
+    return this.items.slice(start, end + 1);
   }
 
   /** Envelopes with seq > `seq`, ascending. */

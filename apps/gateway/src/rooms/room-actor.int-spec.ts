@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../../../../libs/auth/src';
-import { DomainError, MESSAGE_WINDOW, DEDUP_WINDOW, type EventEnvelope, type MovedReason } from '../../../../libs/domain/src';
+import { DomainError, MESSAGE_WINDOW, DEDUP_WINDOW, JOIN_AFTER_LIMIT, JOIN_LATEST_LIMIT, type EventEnvelope, type MovedReason } from '../../../../libs/domain/src';
 import {
   Database,
   EventLogRepository,
@@ -9,6 +9,7 @@ import {
   type NewEvent,
 } from '../../../../libs/persistence/src';
 import { GroupCommitWriter } from './group-commit.writer';
+import { RECENT_MAX_EVENTS } from './recent-events';
 import { RoomActor, type RoomChannel } from './room.actor';
 
 /**
@@ -533,6 +534,84 @@ describe(RoomActor.name, () => {
       expect(takenResult.status).toBe('rejected');
       expect(await headOf(ok)).toBe(2);
       expect(await headOf(taken)).toBe(1);
+    });
+  });
+
+  describe('joins', () => {
+    const subscribe = () => undefined;
+    const ok = (ack: Awaited<ReturnType<RoomActor['join']>>) => {
+      if (!ack.ok) throw new Error('join refused');
+      return ack;
+    };
+
+    it('a join whose page the recent ring holds is answered from memory, exactly as the log would answer it', async () => {
+      const roomId = await newRoom();
+      const actor = await gateway().load(roomId);
+      await Promise.all(Array.from({ length: 30 }, (_, i) => actor.send(alice, `j-${i}`, `text ${i}`)));
+      const readAfter = jest.spyOn(log, 'readAfter');
+      const readBefore = jest.spyOn(log, 'readBefore');
+      let acks: Array<Awaited<ReturnType<typeof ok>>>;
+      try {
+        // Alice resumes after seq 25; bob's first join commits his member.joined (seq 32) first;
+        // a client that has everything asks for nothing.
+        acks = [ok(await actor.join(alice, 25, subscribe)), ok(await actor.join(bob, undefined, subscribe)), ok(await actor.join(alice, 32, subscribe))];
+        expect(readAfter).not.toHaveBeenCalled();
+        expect(readBefore).not.toHaveBeenCalled();
+      } finally {
+        readAfter.mockRestore();
+        readBefore.mockRestore();
+      }
+      const stored = await logOf(roomId);
+      expect(stored).toHaveLength(32);
+      expect(acks[0]!.events).toEqual(stored.slice(25, 31));
+      expect(acks[0]!.hasMore).toBe(false);
+      expect(acks[1]!.events).toEqual(stored);
+      expect(acks[1]!.hasMore).toBe(false);
+      expect(acks[2]!.events).toEqual([]);
+    });
+
+    it('a page older than the ring is read from the log, capped, with hasMore', async () => {
+      const roomId = await newRoom();
+      const actor = await gateway().load(roomId);
+      const sends = RECENT_MAX_EVENTS + 40;
+      await Promise.all(Array.from({ length: sends }, (_, i) => actor.send(alice, `o-${i}`, `old ${i}`)));
+      const stored = await logOf(roomId);
+      const readAfter = jest.spyOn(log, 'readAfter');
+      try {
+        const page = ok(await actor.join(alice, 1, subscribe));
+        expect(readAfter).toHaveBeenCalledTimes(1);
+        expect(page.events).toEqual(stored.slice(1, 1 + JOIN_AFTER_LIMIT));
+        expect(page.hasMore).toBe(true);
+        // The latest page is still in memory, and says there is more before it.
+        const latest = ok(await actor.join(alice, undefined, subscribe));
+        expect(latest.events).toEqual(stored.slice(-JOIN_LATEST_LIMIT));
+        expect(latest.hasMore).toBe(true);
+        expect(readAfter).toHaveBeenCalledTimes(1);
+        // A page wider than JOIN_AFTER_LIMIT is capped even when the ring holds all of it.
+        const head = stored.length;
+        const from = head - (JOIN_AFTER_LIMIT + 5);
+        expect(RECENT_MAX_EVENTS).toBeGreaterThan(JOIN_AFTER_LIMIT + 5);
+        const wide = ok(await actor.join(alice, from, subscribe));
+        expect(wide.events).toEqual(stored.slice(from, from + JOIN_AFTER_LIMIT));
+        expect(wide.hasMore).toBe(true);
+      } finally {
+        readAfter.mockRestore();
+      }
+    });
+
+    it('after a reload the ring holds the replayed tail, and joins from it match the log', async () => {
+      const roomId = await newRoom();
+      const first = await gateway().load(roomId);
+      await Promise.all(Array.from({ length: 12 }, (_, i) => first.send(alice, `t-${i}`, `tail ${i}`)));
+      const second = await gateway().load(roomId);
+      const stored = await logOf(roomId);
+      const readAfter = jest.spyOn(log, 'readAfter');
+      try {
+        expect(ok(await second.join(alice, 5, subscribe)).events).toEqual(stored.slice(5));
+        expect(readAfter).not.toHaveBeenCalled();
+      } finally {
+        readAfter.mockRestore();
+      }
     });
   });
 });

@@ -330,15 +330,23 @@ export class RoomActor implements CommitTarget {
       const head = this.state.headSeq;
       let events: EventEnvelope[];
       let hasMore: boolean;
+      // The page comes from the recent ring when it holds all of it (the committed envelopes the
+      // log would return), so a reconnect storm after a network blip costs the log nothing.
       if (afterSeq === undefined) {
-        events = await this.deps.events.readBefore(this.roomId, head + 1, JOIN_LATEST_LIMIT);
+        events = this.recent.between(Math.max(0, head - JOIN_LATEST_LIMIT), head) ?? (await this.deps.events.readBefore(this.roomId, head + 1, JOIN_LATEST_LIMIT));
         hasMore = (events[0]?.seq ?? 1) > 1;
       } else {
         const from = Math.min(afterSeq, head);
-        events = await this.deps.events.readAfter(this.roomId, from, JOIN_AFTER_LIMIT + 1);
-        events = events.filter((e) => e.seq <= head);
-        hasMore = events.length > JOIN_AFTER_LIMIT;
-        if (hasMore) events.length = JOIN_AFTER_LIMIT;
+        const held = head - from <= JOIN_AFTER_LIMIT ? this.recent.between(from, head) : undefined;
+        if (held) {
+          events = held;
+          hasMore = false;
+        } else {
+          events = await this.deps.events.readAfter(this.roomId, from, JOIN_AFTER_LIMIT + 1);
+          events = events.filter((e) => e.seq <= head);
+          hasMore = events.length > JOIN_AFTER_LIMIT;
+          if (hasMore) events.length = JOIN_AFTER_LIMIT;
+        }
       }
       // Commits that landed while history was read are bridged from memory.
       if (!hasMore && this.state.headSeq > head) {
