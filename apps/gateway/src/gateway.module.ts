@@ -6,14 +6,14 @@ import type { AppConfig } from '../../../libs/config/src';
 import { Database, EventLogRepository, ReadMarkerRepository, RoomRepository, SearchIndexMaintenance, SnapshotRepository, UserRepository } from '../../../libs/persistence/src';
 import { createRedisClient, GatewayRegistry, RoomOwnership, type RedisClient } from '../../../libs/routing/src';
 import {
-  CallingThreadSnapshotUploader,
+  CallingThreadSnapshotTransfer,
   createS3Client,
   createSnapshotEncoder,
   s3ClientConfig,
   SnapshotEncoder,
   SnapshotStore,
-  SnapshotUploader,
-  ThreadSnapshotUploader,
+  SnapshotTransfer,
+  ThreadSnapshotTransfer,
 } from '../../../libs/storage/src';
 import { HealthController, READINESS_GATE, type ReadinessGate } from '../../../libs/runtime/src';
 import { METRICS_REGISTRY, MetricsController } from '../../../libs/runtime/src/metrics';
@@ -83,17 +83,17 @@ export class GatewayModule {
         // Their worker threads end in onApplicationShutdown, after the drain's final snapshots.
         { provide: SnapshotEncoder, useFactory: () => createSnapshotEncoder({ inline: inlineSnapshots }) },
         {
-          provide: SnapshotUploader,
-          useFactory: (s3: S3Client) => (inlineSnapshots ? new CallingThreadSnapshotUploader(s3) : new ThreadSnapshotUploader(s3ClientConfig(config.s3), config.s3.bucket)),
+          provide: SnapshotTransfer,
+          useFactory: (s3: S3Client) => (inlineSnapshots ? new CallingThreadSnapshotTransfer(s3) : new ThreadSnapshotTransfer(s3ClientConfig(config.s3), config.s3.bucket)),
           inject: [S3Client],
         },
         {
           provide: SnapshotStore,
-          useFactory: (db: Database, s3: S3Client, encoder: SnapshotEncoder, uploader: SnapshotUploader) => {
+          useFactory: (db: Database, s3: S3Client, encoder: SnapshotEncoder, transfer: SnapshotTransfer) => {
             const logger = new Logger('SnapshotStore');
-            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg), encoder, uploader);
+            return new SnapshotStore(s3, config.s3.bucket, new SnapshotRepository(db), (msg) => logger.warn(msg), encoder, transfer);
           },
-          inject: [Database, S3Client, SnapshotEncoder, SnapshotUploader],
+          inject: [Database, S3Client, SnapshotEncoder, SnapshotTransfer],
         },
         {
           provide: RoomRegistry,

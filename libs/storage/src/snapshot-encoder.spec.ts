@@ -161,8 +161,8 @@ describe(snapshotWorkerPath.name, () => {
   });
 
   it("finds the uploader's script the same way (workerScriptPath), from the sources and from dist/", () => {
-    const uploader = join(resolve(__dirname), 'snapshot-upload.worker.mjs');
-    expect(workerScriptPath('snapshot-upload.worker.mjs', __dirname)).toBe(uploader);
-    expect(workerScriptPath('snapshot-upload.worker.mjs', resolve(__dirname, '../../../dist/libs/storage/src'))).toBe(uploader);
+    const uploader = join(resolve(__dirname), 'snapshot-transfer.worker.mjs');
+    expect(workerScriptPath('snapshot-transfer.worker.mjs', __dirname)).toBe(uploader);
+    expect(workerScriptPath('snapshot-transfer.worker.mjs', resolve(__dirname, '../../../dist/libs/storage/src'))).toBe(uploader);
   });
 });

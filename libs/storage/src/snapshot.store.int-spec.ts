@@ -8,7 +8,7 @@ import { applyEvent, emptyRoomState, encodeSnapshotDocument, SNAPSHOT_FORMAT, ty
 import { Database, RoomRepository, SnapshotRepository, UserRepository, type UserRecord } from '../../persistence/src';
 import { createS3Client, ensureBucket, isNotFound, s3ClientConfig } from './s3';
 import { WorkerSnapshotEncoder } from './snapshot-encoder';
-import { ThreadSnapshotUploader } from './snapshot-uploader';
+import { ThreadSnapshotTransfer } from './snapshot-transfer';
 import { TcpProxy } from '../../../test/support/tcp-proxy';
 import { snapshotKey, SnapshotStore } from './snapshot.store';
 
@@ -380,28 +380,28 @@ describe(`${SnapshotStore.name} with the ${WorkerSnapshotEncoder.name}`, () => {
   });
 });
 
-describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => {
+describe(`${SnapshotStore.name} with the ${ThreadSnapshotTransfer.name}`, () => {
   const settingsFor = (url: string) =>
     s3ClientConfig({ endpoint: url, region: 'us-east-1', bucket: BUCKET, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true });
-  /** The calling thread's client: it must not be used for the upload, so every call fails the test. */
-  const unusedClient = { send: () => Promise.reject(new Error('the upload ran on the calling thread')) } as unknown as S3Client;
+  /** The calling thread's client: it must not be used for a transfer, so every call fails the test. */
+  const unusedClient = { send: () => Promise.reject(new Error('a transfer ran on the calling thread')) } as unknown as S3Client;
   let encoder: WorkerSnapshotEncoder;
-  let uploader: ThreadSnapshotUploader;
-  let uploadingStore: SnapshotStore;
+  let transfer: ThreadSnapshotTransfer;
+  let threadStore: SnapshotStore;
   beforeAll(() => {
     encoder = new WorkerSnapshotEncoder(1);
-    uploader = new ThreadSnapshotUploader(settingsFor(endpoint));
-    uploadingStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, uploader);
+    transfer = new ThreadSnapshotTransfer(settingsFor(endpoint));
+    threadStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, transfer);
   });
-  afterAll(() => Promise.all([encoder.close(), uploader.close()]));
+  afterAll(() => Promise.all([encoder.close(), transfer.close()]));
 
   it('puts the object the calling thread would have put, with the same metadata, and records its row', async () => {
     const { roomId, epoch, history } = await leasedRoom(30);
     const state = fold(history, roomId);
-    const result = await uploadingStore.save(state, epoch);
+    const result = await threadStore.save(state, epoch);
     expect(result).toMatchObject({ outcome: 'saved', seq: 30 });
     expect(result.bytes).toBeGreaterThan(0);
-    expect(uploader.started).toBe(true);
+    expect(transfer.started).toBe(true);
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 30) }));
     const checksum = encodeSnapshotDocument(state).checksum;
     expect(head).toMatchObject({ ContentType: 'application/gzip', ContentLength: result.bytes });
@@ -411,19 +411,48 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     expect(logLines).toEqual([]);
   });
 
+  it('reads snapshots back on the thread: the state it saved, and the next older one when the newest is missing', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    for (const seq of [4, 9]) expect(await threadStore.save(fold(history.slice(0, seq), roomId), epoch)).toMatchObject({ outcome: 'saved', seq });
+    expectSameState((await threadStore.loadNewest(roomId, 12))!.state, fold(history.slice(0, 9), roomId));
+    expect(logLines).toEqual([]);
+    // S3's NoSuchKey crosses back from the thread as what it is: a missing object, not an outage.
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 9) }));
+    const older = await threadStore.loadNewest(roomId, 12);
+    expect(older?.seq).toBe(4);
+    expectSameState(older!.state, fold(history.slice(0, 4), roomId));
+    expect(logLines).toEqual([expect.stringMatching(new RegExp(`${roomId}@9.*object missing`))]);
+  });
+
+  it('with S3 unreachable, a load through the thread gives up on snapshots at once (the log is replayed)', async () => {
+    const { roomId, epoch, history } = await leasedRoom(12);
+    await saveAt(roomId, epoch, history, [4, 9]);
+    const down = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${await closedPort()}`));
+    try {
+      const downStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, down);
+      const started = Date.now();
+      await expect(downStore.loadNewest(roomId, 12)).resolves.toBeNull();
+      expect(Date.now() - started).toBeLessThan(10_000);
+      // One line, for the newest: the older candidate is not tried against the same outage.
+      expect(logLines).toEqual([expect.stringMatching(new RegExp(`${roomId}@9.*S3 unreachable.*ECONNREFUSED`))]);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('moves a body that owns its memory to the thread, and copies one that shares it', async () => {
     const get = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
     const object = (key: string, body: Buffer) => ({ bucket: BUCKET, key, body, contentType: 'application/octet-stream', metadata: {} });
     const key = `upload-test/${randomUUID()}`;
 
     const own = Buffer.from(new ArrayBuffer(32)).fill(7);
-    await uploader.put(object(`${key}/own`, own));
+    await transfer.put(object(`${key}/own`, own));
     expect(own.buffer.byteLength).toBe(0); // moved, not cloned
     expect(await get(`${key}/own`)).toEqual(Buffer.alloc(32, 7));
 
     const shared = Buffer.alloc(64, 1);
     const part = shared.subarray(8, 40).fill(9);
-    await uploader.put(object(`${key}/part`, part));
+    await transfer.put(object(`${key}/part`, part));
     expect(shared.length).toBe(64); // its neighbours keep their memory
     expect(part.length).toBe(32);
     expect(await get(`${key}/part`)).toEqual(Buffer.alloc(32, 9));
@@ -432,7 +461,7 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
   it('a stale epoch uploads nothing', async () => {
     const { roomId, epoch, history } = await leasedRoom(5);
     await rooms.takeLease(roomId, 'gw-other');
-    expect(await uploadingStore.save(fold(history, roomId), epoch)).toEqual({ outcome: 'stale', seq: 5, bytes: 0 });
+    expect(await threadStore.save(fold(history, roomId), epoch)).toEqual({ outcome: 'stale', seq: 5, bytes: 0 });
     const missing = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: snapshotKey(roomId, 5) })).catch((err: unknown) => err);
     expect(isNotFound(missing)).toBe(true);
     expect(await rowCount(roomId)).toBe(0);
@@ -440,7 +469,7 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
 
   it('with S3 unreachable the save rejects within the client deadline, naming the network error, and records nothing', async () => {
     const { roomId, epoch, history } = await leasedRoom(8);
-    const downUploader = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${await closedPort()}`));
+    const downUploader = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${await closedPort()}`));
     try {
       const downStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, downUploader);
       const started = Date.now();
@@ -459,7 +488,7 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     const blackHole = createServer((socket) => held.push(socket.on('error', () => undefined)));
     await new Promise<void>((r) => blackHole.listen(0, '127.0.0.1', r));
     const port = (blackHole.address() as { port: number }).port;
-    const stuckUploader = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${port}`));
+    const stuckUploader = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${port}`));
     try {
       const stuckStore = new SnapshotStore(unusedClient, BUCKET, repo, (msg) => logLines.push(msg), encoder, stuckUploader);
       const leased = await Promise.all([1, 2, 3].map(() => leasedRoom(4)));
@@ -480,9 +509,9 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     // the thread, the SDK and its first request).
     const s3Port = Number(new URL(endpoint).port);
     const proxy = await TcpProxy.start({ host: '127.0.0.1', port: s3Port });
-    const early = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${proxy.port}`), BUCKET);
+    const early = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${proxy.port}`), BUCKET);
     const bootProxy = await TcpProxy.start({ host: '127.0.0.1', port: s3Port });
-    const booted = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${bootProxy.port}`), BUCKET);
+    const booted = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${bootProxy.port}`), BUCKET);
     try {
       expect(early.started).toBe(false);
       await early.warmUp();
@@ -505,7 +534,7 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
   });
 
   it('warming up against an unreachable S3 resolves, and the uploads still fail on their own', async () => {
-    const down = new ThreadSnapshotUploader(settingsFor(`http://127.0.0.1:${await closedPort()}`), BUCKET);
+    const down = new ThreadSnapshotTransfer(settingsFor(`http://127.0.0.1:${await closedPort()}`), BUCKET);
     try {
       await expect(down.warmUp()).resolves.toBeUndefined();
       await expect(down.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/ECONNREFUSED/);
@@ -514,10 +543,11 @@ describe(`${SnapshotStore.name} with the ${ThreadSnapshotUploader.name}`, () => 
     }
   });
 
-  it('after close() an upload rejects instead of starting the thread again', async () => {
-    const closing = new ThreadSnapshotUploader(settingsFor(endpoint));
+  it('after close() a transfer rejects instead of starting the thread again', async () => {
+    const closing = new ThreadSnapshotTransfer(settingsFor(endpoint));
     await closing.close();
-    await expect(closing.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/uploader closed/);
+    await expect(closing.put({ bucket: BUCKET, key: 'never', body: Buffer.from('x'), contentType: 'text/plain', metadata: {} })).rejects.toThrow(/transfer closed/);
+    await expect(closing.get(BUCKET, 'never')).rejects.toThrow(/transfer closed/);
     expect(closing.started).toBe(false);
   });
 });

@@ -1,11 +1,11 @@
 import { promisify } from 'node:util';
 import { gunzip as gunzipCb } from 'node:zlib';
-import { GetObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { CorruptSnapshotError, decodeSnapshotDocument, SNAPSHOT_FORMAT, type RoomState } from '../../domain/src';
 import type { SnapshotMeta, SnapshotRepository } from '../../persistence/src';
 import { isNotFound } from './s3';
 import { InlineSnapshotEncoder, type SnapshotEncoder } from './snapshot-encoder';
-import { CallingThreadSnapshotUploader, type SnapshotUploader } from './snapshot-uploader';
+import { CallingThreadSnapshotTransfer, type SnapshotTransfer } from './snapshot-transfer';
 
 const gunzip = promisify(gunzipCb);
 
@@ -35,14 +35,14 @@ export interface SnapshotSaveResult {
  */
 export class SnapshotStore {
   constructor(
-    private readonly s3: S3Client,
+    s3: S3Client,
     private readonly bucket: string,
     private readonly repo: SnapshotRepository,
     private readonly log: (msg: string) => void = (msg) => console.warn(msg),
     /** The apps pass a WorkerSnapshotEncoder, which keeps encoding off their event loop. */
     private readonly encoder: SnapshotEncoder = new InlineSnapshotEncoder(),
-    /** The gateway passes a ThreadSnapshotUploader, which keeps the SDK's work off its loop. */
-    private readonly uploader: SnapshotUploader = new CallingThreadSnapshotUploader(s3),
+    /** The gateway passes a ThreadSnapshotTransfer, which keeps the SDK's work off its loop. */
+    private readonly transfer: SnapshotTransfer = new CallingThreadSnapshotTransfer(s3),
   ) {}
 
   /**
@@ -62,8 +62,8 @@ export class SnapshotStore {
 
     const { body, checksum } = await encoding;
     const key = snapshotKey(roomId, seq);
-    const bytes = body.length; // read first: an uploader thread may take the body's memory
-    await this.uploader.put({
+    const bytes = body.length; // read first: a transfer thread may take the body's memory
+    await this.transfer.put({
       bucket: this.bucket,
       key,
       body,
@@ -98,9 +98,7 @@ export class SnapshotStore {
   }
 
   private async read(meta: SnapshotMeta): Promise<RoomState> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: meta.key }));
-    if (!object.Body) throw new Error('empty object body');
-    const compressed = await object.Body.transformToByteArray();
+    const compressed = await this.transfer.get(this.bucket, meta.key);
     let json: Buffer;
     try {
       json = await gunzip(compressed, { maxOutputLength: MAX_SNAPSHOT_DOCUMENT_BYTES });

@@ -1,5 +1,6 @@
-// Uploads snapshot objects to S3 from a piscina worker thread, so that a gateway's event loop
-// spends nothing on the SDK (see ThreadSnapshotUploader in snapshot-uploader.ts).
+// Uploads snapshot objects to S3 and reads them back from a piscina worker thread, so that a
+// gateway's event loop spends nothing on the SDK (see ThreadSnapshotTransfer in
+// snapshot-transfer.ts).
 //
 // Plain JavaScript on purpose, like snapshot-encode.worker.mjs: the same file runs from the
 // source tree under jest (which cannot transform code inside a worker thread) and next to the
@@ -15,7 +16,8 @@ process.on('warning', (warning) => {
   for (const print of printWarning) print(warning);
 });
 // Imported after the listener above is in place.
-const { HeadBucketCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+const { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+const { move } = await import('piscina');
 
 // One client for the thread, rebuilt only if the settings change (they come with every task).
 let client;
@@ -37,7 +39,7 @@ function s3Client(settings) {
  */
 export default async function putSnapshot({ object, s3 }) {
   const body = Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength);
-  // snapshotPutInput of snapshot-uploader.ts.
+  // snapshotPutInput of snapshot-transfer.ts.
   const input = { Bucket: object.bucket, Key: object.key, Body: body, ContentLength: body.length, ContentType: object.contentType, Metadata: object.metadata };
   try {
     await s3Client(s3).send(new PutObjectCommand(input));
@@ -47,6 +49,33 @@ export default async function putSnapshot({ object, s3 }) {
     // of the failed snapshot still says what S3 or the network did.
     throw new Error(describeError(err));
   }
+}
+
+/**
+ * A snapshot object's bytes, moved to the calling thread; or, on any failure, `{ error }` with the
+ * SDK's name, code and HTTP status (a thrown error would cross as a clone that keeps only its
+ * message, and the store tells a missing object from an unreachable S3 by them).
+ * @param task `{ s3, bucket, key }`.
+ */
+export async function getSnapshot({ s3, bucket, key }) {
+  try {
+    const object = await s3Client(s3).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if (!object.Body) return { error: { name: 'Error', message: 'empty object body' } };
+    const bytes = await object.Body.transformToByteArray();
+    // Move the memory rather than copy it, unless it shares an ArrayBuffer (Node's buffer pool,
+    // which other buffers of this thread still use).
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? move(bytes) : bytes;
+  } catch (err) {
+    return { error: errorFields(err) };
+  }
+}
+
+function errorFields(err) {
+  const fields = { name: String(err?.name ?? 'Error'), message: String(err?.message ?? err) };
+  if (typeof err?.code === 'string') fields.code = err.code;
+  const status = err?.$metadata?.httpStatusCode;
+  if (typeof status === 'number') fields.httpStatusCode = status;
+  return fields;
 }
 
 /**
