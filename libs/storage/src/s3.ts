@@ -25,7 +25,7 @@ export function createS3Client(
 
 /**
  * The settings of createS3Client as plain data, which a worker thread can be handed (structured
- * clone) to build the same client there: the gateway's snapshot uploader thread does.
+ * clone) to build the same client there: the gateway's snapshot transfer thread does.
  */
 export function s3ClientConfig(s3config: AppConfig['s3'], options: { requestTimeoutMs?: number } = {}): S3ClientConfig {
   return {
