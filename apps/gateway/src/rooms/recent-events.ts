@@ -84,7 +84,8 @@ export class RecentEvents {
     const oldest = this.items[0]?.seq;
     if (oldest === undefined || from + 1 < oldest) return undefined;
     // Commits and replays push every seq in order, so the ring is contiguous and seq maps to an
-    // index; the two checks make a ring that ever were not fall back to the log, not answer wrong.
+    // index; should it ever not be, the two checks send the join to the log rather than answer
+    // with the wrong envelopes.
     const start = from + 1 - oldest;
     const end = to - oldest;
     if (end >= this.items.length || this.items[start]!.seq !== from + 1 || this.items[end]!.seq !== to) return undefined;
