@@ -90,9 +90,10 @@ export async function warmUp({ s3, bucket }) {
     .catch(() => undefined);
 }
 
+/** The upload's error as one line: what S3 or the network did, from the same fields as a read's. */
 function describeError(err) {
-  const name = err?.name ?? 'Error';
-  const code = err?.code && err.code !== name ? ` ${err.code}` : '';
-  const status = err?.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : '';
-  return `snapshot upload failed: ${name}${code}${status}: ${String(err?.message ?? err)}`;
+  const { name, message, code, httpStatusCode } = errorFields(err);
+  const codePart = code && code !== name ? ` ${code}` : '';
+  const statusPart = httpStatusCode ? ` (HTTP ${httpStatusCode})` : '';
+  return `snapshot upload failed: ${name}${codePart}${statusPart}: ${message}`;
 }
