@@ -166,11 +166,15 @@ stop() { # REASON [EXIT_CODE]
   say "stopped"
   exit "$code"
 }
-trap 'stop SIGINT' INT
-trap 'stop SIGTERM' TERM
+# The traps only note the signal, and the loop below runs `stop`: run inside a trap that lands
+# during `wait`, bash 5.2 can fail to parse the command substitutions `stop` uses ("interrupt
+# trap: unexpected EOF while looking for matching `)'") and exit 2 with the stack still draining.
+STOP_REQUEST=''
+trap 'STOP_REQUEST=SIGINT' INT
+trap 'STOP_REQUEST=SIGTERM' TERM
 
 # Wake up often enough to notice the S3 store dying; `sleep & wait` lets a signal in at once.
-while alive "$SUPERVISOR"; do
+while [[ -z $STOP_REQUEST ]] && alive "$SUPERVISOR"; do
   if [[ -n $S3_PID ]] && ! alive "$S3_PID"; then
     stop 'the S3 store exited' 1
   fi
@@ -178,6 +182,7 @@ while alive "$SUPERVISOR"; do
   NAP=$!
   wait "$NAP" 2>/dev/null || true
 done
+[[ -n $STOP_REQUEST ]] && stop "$STOP_REQUEST"
 code=0
 wait "$SUPERVISOR" || code=$?
 say "every process exited on its own (code $code)"
