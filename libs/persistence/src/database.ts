@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { DatabaseError, Pool } from 'pg';
+import { DatabaseError, Pool, type PoolClient } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
 
 /**
@@ -38,6 +38,32 @@ export class Database {
 
   async close(): Promise<void> {
     await Promise.allSettled([this.prisma.$disconnect(), this.pool.end()]);
+  }
+}
+
+/**
+ * Runs `work` in one transaction on a connection of `pool`: BEGIN, then COMMIT, or ROLLBACK when
+ * `work` throws (the error is rethrown). A connection whose ROLLBACK did not go through is
+ * destroyed, not returned to the pool: after a client-side `query_timeout` the timed-out
+ * statement is still running on it inside the open transaction, and a later borrower's
+ * autocommit statements would run inside that transaction, reported as committed while they
+ * are not.
+ */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
+    throw err;
+  } finally {
+    client.release(broken);
   }
 }
 

@@ -1,6 +1,5 @@
-import type { PoolClient } from 'pg';
 import type { EventEnvelope, EventType, MembershipRow, MessageInfo } from '../../domain/src';
-import { isUuid, type Database } from './database';
+import { inTransaction, isUuid, type Database } from './database';
 import { EVENT_COLUMNS, toEnvelope, type EventRow } from './event-row';
 import { writeMembershipChanges, type MembershipChange } from './membership-projection';
 
@@ -194,20 +193,12 @@ export class EventLogRepository {
    * without membership events (nearly all of them) stays one autocommit statement.
    */
   private async appendWithProjection(params: unknown[], changes: Array<MembershipChange & { roomId: string }>): Promise<Array<{ room_id: string }>> {
-    const client: PoolClient = await this.db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db.pool, async (client) => {
       const { rows } = await client.query<{ room_id: string }>(appendQuery(params));
       const advanced = new Set(rows.map((r) => r.room_id));
       await writeMembershipChanges(client, changes.filter((c) => advanced.has(c.roomId)));
-      await client.query('COMMIT');
       return rows;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Events with seq > afterSeq, ascending, at most `limit`. */

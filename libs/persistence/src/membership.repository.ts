@@ -7,7 +7,7 @@ import {
   type MembershipRow,
   type RoomVisibility,
 } from '../../domain/src';
-import { isUuid, type Database } from './database';
+import { inTransaction, isUuid, type Database } from './database';
 import { EVENT_COLUMNS, toEnvelope, type EventRow } from './event-row';
 import { writeMembershipChanges } from './membership-projection';
 
@@ -133,14 +133,9 @@ export class MembershipRepository {
    */
   async rebuild(roomId: string): Promise<{ headSeq: number; rows: MembershipRow[] } | null> {
     if (!isUuid(roomId)) return null;
-    const client = await this.db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db.pool, async (client) => {
       const head = await client.query<{ head_seq: number }>('SELECT head_seq FROM rooms WHERE id = $1 FOR UPDATE', [roomId]);
-      if (!head.rows[0]) {
-        await client.query('ROLLBACK');
-        return null;
-      }
+      if (!head.rows[0]) return null;
       const headSeq = head.rows[0].head_seq;
       const state = emptyRoomState(roomId);
       while (state.headSeq < headSeq) {
@@ -154,14 +149,8 @@ export class MembershipRepository {
       const rows = membershipRows(state);
       await client.query('DELETE FROM room_members WHERE room_id = $1', [roomId]);
       await writeMembershipChanges(client, rows.map((row) => ({ roomId, userId: row.userId, row })));
-      await client.query('COMMIT');
       return { headSeq, rows };
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Room ids in id order after `afterId`, a page at a time (rebuild of all rooms). */
