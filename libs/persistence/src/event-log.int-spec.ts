@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/src';
 import { Database, pgErrorCode } from './database';
-import { EventLogRepository, type NewEvent } from './event-log.repository';
+import { EventLogRepository, FIND_MESSAGE_SQL, type NewEvent } from './event-log.repository';
 import { RoomRepository } from './room.repository';
 import { UserRepository, type UserRecord } from './user.repository';
 
@@ -330,6 +330,23 @@ describe(EventLogRepository.name, () => {
       expect(await log.findMessage(r.roomId, 99)).toBeNull();
       expect(await log.findMessage('not-a-uuid', 2)).toBeNull();
       expect(await log.findMessage(randomUUID(), 2)).toBeNull();
+    });
+
+    it('reads a bounded number of rows however long the room has grown since the message', async () => {
+      const r = await leasedRoom();
+      const later = Array.from({ length: 2_000 }, (_, i) => post(3 + i, bob));
+      await log.appendBatch([{ roomId: r.roomId, epoch: r.epoch, events: [post(2, alice), ...later] }]);
+      await log.appendBatch([{ roomId: r.roomId, epoch: r.epoch, events: [del(2_003, 2, alice)] }]);
+      expect(await log.findMessage(r.roomId, 2)).toEqual({ authorId: alice.id, deleted: true });
+
+      // Every row any plan node produced or filtered away: a lookup by key, not a range of the log.
+      const { rows } = await db.pool.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${FIND_MESSAGE_SQL}`, [r.roomId, 2]);
+      const rowsTouched = (node: Record<string, unknown>): number =>
+        Number(node['Actual Rows'] ?? 0) * Number(node['Actual Loops'] ?? 1) +
+        Number(node['Rows Removed by Filter'] ?? 0) +
+        ((node['Plans'] as Array<Record<string, unknown>> | undefined) ?? []).reduce((sum, child) => sum + rowsTouched(child), 0);
+      const plan = (rows[0]!['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan;
+      expect(rowsTouched(plan)).toBeLessThanOrEqual(4);
     });
   });
 

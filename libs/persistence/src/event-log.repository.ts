@@ -96,6 +96,11 @@ WITH batch AS (
 )
 SELECT id AS room_id FROM advanced`;
 
+/** See `EventLogRepository.findMessage`; exported for the plan test. */
+export const FIND_MESSAGE_SQL = `
+SELECT p.actor_id, NOT EXISTS (SELECT 1 FROM room_messages m WHERE m.room_id = $1 AND m.seq = $2) AS deleted
+  FROM room_events p WHERE p.room_id = $1 AND p.seq = $2 AND p.type = 'message.posted'`;
+
 /** The prepared statement's name on every connection of the log pool (unique per SQL text). */
 const APPEND_STATEMENT = 'room_events_append_v2';
 
@@ -220,21 +225,16 @@ export class EventLogRepository {
   }
 
   /**
-   * Author and deletion state of the message posted at `seq`, for edits older than memory holds.
-   * The subquery names the room by the parameter, not by `p.room_id`: the planner prunes the
-   * partitioned log only on a value it knows when planning, and a correlated column would make
-   * the subquery list all partitions.
+   * Author and deletion state of the message posted at `seq`, for edits, deletes, replies and
+   * reactions older than memory holds. Two primary-key lookups, whatever the room's length: the
+   * post in the log, and its row in the message projection, which the statement that commits a
+   * `message.deleted` removes (DESIGN invariant 11), so a post without a row is deleted. (Looking
+   * for the deletion in the log instead scans every later event of the room, inside the room's
+   * command chain.)
    */
   async findMessage(roomId: string, seq: number): Promise<MessageInfo | null> {
     if (!isUuid(roomId)) return null;
-    const { rows } = await this.db.pool.query<{ actor_id: string | null; deleted: boolean }>(
-      `SELECT p.actor_id,
-              EXISTS (SELECT 1 FROM room_events d
-                      WHERE d.room_id = $1 AND d.seq > p.seq AND d.type = 'message.deleted'
-                        AND (d.data->>'seq')::int = p.seq) AS deleted
-         FROM room_events p WHERE p.room_id = $1 AND p.seq = $2 AND p.type = 'message.posted'`,
-      [roomId, seq],
-    );
+    const { rows } = await this.db.pool.query<{ actor_id: string | null; deleted: boolean }>(FIND_MESSAGE_SQL, [roomId, seq]);
     const row = rows[0];
     return row ? { authorId: row.actor_id, deleted: row.deleted } : null;
   }
