@@ -69,6 +69,35 @@ describe(Outbox.name, () => {
     expect(box.entries()).toEqual([]);
   });
 
+  it('a storage that fills up after a first write: the in-memory list is the outbox until a write succeeds', () => {
+    const storage = new FakeStorage();
+    const box = new Outbox(new WebStorageOutboxStorage(storage), 'k');
+    box.add(entry('A', 1)); // fits
+    storage.quota = JSON.stringify([entry('A', 1)]).length; // exactly full: [A] fits, [A,B] does not
+    box.add(entry('B', 2)); // setItem throws; the stored value is still [A]
+    expect(box.entries().map((e) => e.clientMsgId)).toEqual(['A', 'B']);
+    expect(box.has('B')).toBe(true); // so B's ack is not ignored
+    box.remove('A'); // [B] fits again: written, and B survives
+    expect(box.entries().map((e) => e.clientMsgId)).toEqual(['B']);
+    expect(JSON.parse(storage.items.get('durable-rooms.outbox.k')!)).toEqual([entry('B', 2)]);
+    expect(new Outbox(new WebStorageOutboxStorage(storage), 'k').entries().map((e) => e.clientMsgId)).toEqual(['B']); // a reload sees B
+    box.remove('B');
+    expect(box.entries()).toEqual([]);
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('the first write that succeeds after a full storage writes the whole current list', () => {
+    const storage = new FakeStorage();
+    const box = new Outbox(new WebStorageOutboxStorage(storage), 'k');
+    box.add(entry('A', 1));
+    storage.quota = 60;
+    box.add(entry('B', 2)); // fails: memory only
+    storage.quota = Infinity; // space was freed elsewhere
+    box.add(entry('C', 3));
+    expect(JSON.parse(storage.items.get('durable-rooms.outbox.k')!).map((e: OutboxEntry) => e.clientMsgId)).toEqual(['A', 'B', 'C']);
+    expect(new Outbox(new WebStorageOutboxStorage(storage), 'k').entries().map((e) => e.clientMsgId)).toEqual(['A', 'B', 'C']);
+  });
+
   it('memory storage hands out copies (a caller cannot change stored entries by accident)', () => {
     const storage = new MemoryOutboxStorage();
     const box = new Outbox(storage, 'k');

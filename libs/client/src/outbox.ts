@@ -44,10 +44,13 @@ export interface StorageLike {
 /**
  * Entries as JSON under `<prefix><key>` of a Web Storage. A value that does not parse (another
  * version, a hand edit) counts as empty rather than breaking the client; a full storage
- * (`QuotaExceededError`) keeps the message in memory only, and the send still goes out.
+ * (`QuotaExceededError`) keeps the message in memory only, and the send still goes out: after a
+ * failed write the in-memory list is the outbox (the stored value is stale) until a later write
+ * of the whole current list succeeds.
  */
 export class WebStorageOutboxStorage implements OutboxStorage {
-  private readonly fallback = new MemoryOutboxStorage();
+  /** key → the current entries, for the keys whose last write to the storage failed. */
+  private readonly memoryOnly = new Map<string, OutboxEntry[]>();
 
   constructor(
     private readonly storage: StorageLike,
@@ -55,13 +58,15 @@ export class WebStorageOutboxStorage implements OutboxStorage {
   ) {}
 
   load(key: string): OutboxEntry[] {
+    const inMemory = this.memoryOnly.get(key);
+    if (inMemory) return inMemory.map((e) => ({ ...e }));
     let raw: string | null;
     try {
       raw = this.storage.getItem(this.prefix + key);
     } catch {
-      return this.fallback.load(key);
+      return [];
     }
-    if (raw === null) return this.fallback.load(key);
+    if (raw === null) return [];
     try {
       const parsed: unknown = JSON.parse(raw);
       return Array.isArray(parsed) ? parsed.filter(isEntry) : [];
@@ -74,9 +79,12 @@ export class WebStorageOutboxStorage implements OutboxStorage {
     try {
       if (entries.length === 0) this.storage.removeItem(this.prefix + key);
       else this.storage.setItem(this.prefix + key, JSON.stringify(entries));
-      this.fallback.save(key, []);
+      this.memoryOnly.delete(key);
     } catch {
-      this.fallback.save(key, entries);
+      // Full (or unavailable): the stored value, if any, is an older list and stays as it is (it
+      // still survives a reload; a resend of an acknowledged message is deduplicated by the
+      // server). From now on reads come from memory, and the next save writes the whole list.
+      this.memoryOnly.set(key, entries.map((e) => ({ ...e })));
     }
   }
 }

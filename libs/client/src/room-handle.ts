@@ -129,7 +129,12 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   private readonly sendWaiters = new Map<string, Array<Waiter<SendResult>>>();
   /** clientMsgId → the session it is in flight on (never emitted twice on one connection). */
   private readonly inflight = new Map<string, number>();
-  private readonly rateLimited = new Map<string, number>();
+  /**
+   * Set by a `rate_limited` ack and kept until the outbox is empty: while it is set, sends wait in
+   * the outbox and go out one at a time, oldest first, so one user's messages are committed in
+   * the order they were sent. One timer at most, with the backoff of `attempt`.
+   */
+  private rateHold: { attempt: number; timer?: ReturnType<typeof setTimeout> } | undefined;
   private readonly connectedWaiters = new Set<Waiter<Session>>();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly pauses = new Set<() => void>();
@@ -302,6 +307,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.endRateHold();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const wake of [...this.pauses]) wake();
@@ -346,6 +352,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
         this.lostAt = 0;
         for (const w of this.connectedWaiters) w.resolve(session);
         this.connectedWaiters.clear();
+        this.endRateHold(); // a new connection starts afresh: the flush resends everything in order
         this.flushOutbox();
         return;
       } catch (err) {
@@ -462,6 +469,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     this.teardown(session);
     if (this.session !== session) return;
     this.session = undefined;
+    this.endRateHold(); // the rejoin's flush resends every waiting message, oldest first
     if (this.closed || this.final) return;
     // A connection that served for a while was healthy: its loss starts a fresh backoff.
     if (wasJoined && Date.now() - session.joinedAt > 10_000) this.troubles = 0;
@@ -493,6 +501,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
   private fail(error: ClientError): void {
     if (this.final) return;
     this.final = error;
+    this.endRateHold();
     const session = this.session;
     this.session = undefined;
     if (session) this.teardown(session);
@@ -514,10 +523,15 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     for (const entry of this.outbox.entries()) this.emitSend(entry);
   }
 
-  /** Emits one outbox entry on the current connection, unless it is already in flight there. */
-  private emitSend(entry: OutboxEntry): void {
+  /**
+   * Emits one outbox entry on the current connection, unless it is already in flight there. While
+   * a rate limit holds sends back, only `pumpHeld` emits (`held`), so nothing overtakes an older
+   * message waiting for its retry.
+   */
+  private emitSend(entry: OutboxEntry, held = false): void {
     const session = this.session;
     if (!session?.joined || this.closed) return; // the next (re)join flushes the outbox
+    if (this.rateHold && !held) return; // waits in the outbox; pumpHeld sends it in its turn
     const id = entry.clientMsgId;
     if (this.inflight.get(id) === session.index) return;
     this.inflight.set(id, session.index);
@@ -525,7 +539,7 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
     if (entry.replyTo !== undefined) payload.replyTo = entry.replyTo;
     session.socket.timeout(this.options.ackTimeoutMs).emit('message:send', payload, (err: Error | null, ack) => {
       if (this.inflight.get(id) === session.index) this.inflight.delete(id);
-      if (this.closed || !this.outbox.has(id)) return;
+      if (this.closed || !this.outbox.has(id)) return this.pumpHeld();
       if (err) {
         // No answer in time (a frozen or partitioned gateway) or the socket closed: treat the
         // connection as lost; the next join resends with the same clientMsgId.
@@ -533,31 +547,71 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
         return;
       }
       if (ack.ok) {
+        if (this.rateHold) this.rateHold.attempt = 0; // the server takes messages again
         this.settle(id, { clientMsgId: id, seq: ack.seq, ts: ack.ts });
-        return;
+        return this.pumpHeld();
       }
       const { code, message } = ack.error;
       if (code === 'room_moved') return this.lose(session, 'moving', `message:send: ${message}`);
       if (code === 'unavailable') return this.lose(session, 'reconnecting', `message:send: ${message}`);
-      if (code === 'rate_limited') return this.retryLater(entry);
+      if (code === 'rate_limited') return this.holdForRateLimit(session);
       this.refuse(id, new ClientError(code, message));
+      this.pumpHeld();
     });
   }
 
-  /** `rate_limited`: the same connection is fine, the user is just too fast; wait and resend. */
-  private retryLater(entry: OutboxEntry): void {
-    const attempt = (this.rateLimited.get(entry.clientMsgId) ?? 0) + 1;
-    this.rateLimited.set(entry.clientMsgId, attempt);
+  /**
+   * `rate_limited`: the same connection is fine, the user is just too fast. Sends stop (the
+   * refused message and every newer one wait in the outbox) and ONE timer, with backoff, resumes
+   * them oldest first; a refusal on a connection already lost is left to the rejoin's flush.
+   */
+  private holdForRateLimit(session: Session): void {
+    if (this.session !== session || !session.joined || this.closed || this.final) return;
+    const hold = (this.rateHold ??= { attempt: 0 });
+    if (hold.timer !== undefined) return; // one retry timer for all waiting messages
+    hold.attempt += 1;
+    const delay = backoffDelay(hold.attempt, { ...this.options.backoff, baseMs: Math.max(250, this.options.backoff.baseMs ?? 0) });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.outbox.has(entry.clientMsgId)) this.emitSend(entry);
-    }, backoffDelay(attempt, { ...this.options.backoff, baseMs: Math.max(250, this.options.backoff.baseMs ?? 0) }));
+      if (this.rateHold !== hold) return;
+      hold.timer = undefined;
+      this.pumpHeld();
+    }, delay);
+    hold.timer = timer;
     this.timers.add(timer);
+  }
+
+  /**
+   * While a rate limit holds: once no retry timer is pending and nothing is in flight on this
+   * connection, sends the oldest waiting message (one at a time, so a later one is never committed
+   * before an earlier one that is refused again). The hold ends when the outbox is empty.
+   */
+  private pumpHeld(): void {
+    const hold = this.rateHold;
+    const session = this.session;
+    if (!hold || hold.timer !== undefined || !session?.joined || this.closed) return;
+    const entries = this.outbox.entries();
+    if (entries.some((e) => this.inflight.get(e.clientMsgId) === session.index)) return; // its ack pumps again
+    const next = entries[0];
+    if (!next) {
+      this.rateHold = undefined;
+      return;
+    }
+    this.emitSend(next, true);
+  }
+
+  /** Drops the rate-limit hold and its timer (close, a final error, a lost or new connection). */
+  private endRateHold(): void {
+    const timer = this.rateHold?.timer;
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.timers.delete(timer);
+    }
+    this.rateHold = undefined;
   }
 
   private settle(id: string, result: SendResult): void {
     this.outbox.remove(id);
-    this.rateLimited.delete(id);
     this.troubles = 0;
     const waiting = this.sendWaiters.get(id) ?? [];
     this.sendWaiters.delete(id);
@@ -567,7 +621,6 @@ export class RoomHandle extends Emitter<RoomHandleEvents> {
 
   private refuse(id: string, error: ClientError): void {
     this.outbox.remove(id);
-    this.rateLimited.delete(id);
     const waiting = this.sendWaiters.get(id) ?? [];
     this.sendWaiters.delete(id);
     for (const w of waiting) w.reject(error);
