@@ -283,6 +283,24 @@ describe('chat path (e2e)', () => {
     expect(names(a!.presence.at(-1))).toEqual([alice.user.username]);
   });
 
+  it('does not count a socket present when it disconnected while its join was in flight', async () => {
+    const room = await api.createRoom(alice.token, 'e2e presence race');
+    // Bob's first join of the public room commits his member.joined before it subscribes him,
+    // so a disconnect right behind it reaches the gateway while the join waits for that commit.
+    // (Socket.IO drops a packet whose socket closed before it was dispatched: `typing`, answered
+    // at once outside the room's chain, shows the join was dispatched before the disconnect.)
+    const info = await api.connection(bob.token, room.id);
+    const early = await openSocket(info.url, info.ticket);
+    early.emit('room:join', {}, () => undefined);
+    await early.timeout(5_000).emitWithAck('typing', { active: false });
+    early.disconnect();
+    await waitFor('bob to be a member', async () => (await logOf(room.id)).some((e) => e.type === 'member.joined' && e.actor_id === bob.user.id), 5_000);
+    const a = await RoomMember.enter(api, alice, room.id);
+    members.push(a);
+    await waitFor('alice to see a presence list', async () => a.presence.length > 0, 5_000);
+    expect(a.presence.at(-1)!.users.map((u) => u.username)).toEqual([alice.user.username]);
+  });
+
   it('keeps 20 clients x 5 rooms gap-free with every acknowledged message exactly once', async () => {
     const users = await Promise.all(Array.from({ length: 20 }, (_, i) => api.register(`load${i}`)));
     const rooms = await Promise.all(Array.from({ length: 5 }, (_, i) => api.createRoom(users[0]!.token, `load ${i}`)));

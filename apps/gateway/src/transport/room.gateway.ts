@@ -191,6 +191,9 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
         run: () => {
           const actor = this.actorOf(socket);
           return actor.join(socket.data.user, afterSeq, () => {
+            // Disconnected while its join waited in the room's chain: handleDisconnect already ran
+            // and found nothing to undo, so marking it joined now would count it present for good.
+            if (socket.disconnected) return;
             void socket.join(joinedRoom(actor.roomId));
             if (!socket.data.joined) {
               socket.data.joined = true;
