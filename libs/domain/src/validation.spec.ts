@@ -197,6 +197,32 @@ describe(parseOrThrow.name, () => {
     it('rejects unknown query parameters', () => {
       expect(invalid(() => parseOrThrow(schemas.historyQuery, { page: '2' })).message).toContain('page');
     });
+
+    // seq columns are Postgres int4: a larger number must be refused here, not fail the query.
+    it.each(['after', 'before'])('accepts %s up to the int4 maximum', (field) => {
+      expect(parseOrThrow(schemas.historyQuery, { [field]: '2147483647' })).toEqual({ [field]: 2_147_483_647 });
+      expect(parseOrThrow(schemas.historyQuery, { [field]: '0' })).toEqual({ [field]: 0 });
+    });
+
+    it.each([
+      ['after', '2147483648'],
+      ['after', '9999999999'],
+      ['before', '2147483648'],
+      ['before', '9999999999'],
+    ])('rejects %s=%s (beyond int4) naming the field', (field, value) => {
+      expect(invalid(() => parseOrThrow(schemas.historyQuery, { [field]: value })).message).toMatch(new RegExp(`^${field}: `));
+    });
+  });
+
+  describe('roomSearchQuery', () => {
+    it('parses before up to the int4 maximum', () => {
+      expect(parseOrThrow(schemas.roomSearchQuery, { q: 'x', before: '2147483647' })).toEqual({ q: 'x', before: 2_147_483_647 });
+      expect(parseOrThrow(schemas.roomSearchQuery, { q: 'x', before: '12', limit: '5' })).toEqual({ q: 'x', before: 12, limit: 5 });
+    });
+
+    it.each(['2147483648', '3000000000', '9999999999', '12345678901', '-1', 'x'])('rejects before=%p naming the field', (before) => {
+      expect(invalid(() => parseOrThrow(schemas.roomSearchQuery, { q: 'x', before })).message).toMatch(/^before: /);
+    });
   });
 
   describe('join', () => {

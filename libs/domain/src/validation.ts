@@ -27,7 +27,19 @@ export function storableText() {
  * strict: a field the contract does not name is `invalid`. Every string field is a
  * `storableText()`, so nothing the database would refuse gets past the edge.
  */
-const seq = z.number().int().min(1).max(2_147_483_647);
+/** The largest seq there can be: `seq` columns are Postgres `int4`, which refuses anything above. */
+const MAX_SEQ = 2_147_483_647;
+const seq = z.number().int().min(1).max(MAX_SEQ);
+/**
+ * A seq in a query string (`after`, `before`): digits whose value is 0..MAX_SEQ, so a number the
+ * database would refuse is `invalid` here instead of a 500 there (DESIGN.md invariant 9).
+ */
+const seqParam = (name: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, `${name} must be a seq`)
+    .transform(Number)
+    .pipe(z.number().int().max(MAX_SEQ, `${name} must be at most ${MAX_SEQ}`));
 /** A user id in a socket payload: ids are UUIDs, anything else is `invalid`. */
 const userId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a user id');
 const reason = storableText().max(MAX_REASON_LENGTH);
@@ -82,8 +94,8 @@ export const schemas = {
   }),
   historyQuery: z
     .strictObject({
-      after: z.string().regex(/^\d{1,10}$/, 'after must be a seq').transform(Number).optional(),
-      before: z.string().regex(/^\d{1,10}$/, 'before must be a seq').transform(Number).optional(),
+      after: seqParam('after').optional(),
+      before: seqParam('before').optional(),
       limit: z
         .string()
         .regex(/^\d{1,4}$/, 'limit must be an integer')
@@ -94,7 +106,7 @@ export const schemas = {
     .refine((q) => q.after === undefined || q.before === undefined, {
       message: 'after and before cannot be combined',
     }),
-  join: z.strictObject({ afterSeq: z.number().int().min(0).max(2_147_483_647).optional() }),
+  join: z.strictObject({ afterSeq: z.number().int().min(0).max(MAX_SEQ).optional() }),
   send: z.strictObject({
     clientMsgId: storableText().min(1).max(MAX_CLIENT_MSG_ID_LENGTH),
     text,
@@ -105,12 +117,12 @@ export const schemas = {
   edit: z.strictObject({ seq, text }),
   delete: z.strictObject({ seq }),
   /** `read:mark`: 0 is allowed (nothing read), the gateway caps it at the room's head. */
-  readMark: z.strictObject({ seq: z.number().int().min(0).max(2_147_483_647) }),
+  readMark: z.strictObject({ seq: z.number().int().min(0).max(MAX_SEQ) }),
   /** GET /rooms/:id/search */
   roomSearchQuery: z.strictObject({
     q: storableText().min(1).max(200),
     limit: z.string().regex(/^\d{1,4}$/, 'limit must be an integer').transform(Number).pipe(z.number().int().min(1).max(100)).optional(),
-    before: z.string().regex(/^\d{1,10}$/, 'before must be a seq').transform(Number).optional(),
+    before: seqParam('before').optional(),
   }),
   /** GET /search */
   searchQuery: z.strictObject({

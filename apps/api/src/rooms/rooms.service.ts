@@ -3,6 +3,7 @@ import { TokenService, type Principal } from '../../../../libs/auth/src';
 import { DomainError, type EventEnvelope, type RoomVisibility } from '../../../../libs/domain/src';
 import {
   EventLogRepository,
+  isUuid,
   MembershipRepository,
   MessageSearchRepository,
   RoomRepository,
@@ -150,10 +151,30 @@ export function encodeCursor(cursor: RoomsCursor): string {
   return Buffer.from(JSON.stringify([cursor.ts, cursor.id]), 'utf8').toString('base64url');
 }
 
+/** The form `encodeCursor` writes times in (`Date#toISOString`, years 0001-9999). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * A time Postgres takes as `timestamptz`: exactly what `toISOString` gives back for it, so no
+ * 30 February, no year 0000 (Postgres has none) and none of the loose forms `Date.parse` allows.
+ */
+function isCursorTime(ts: string): boolean {
+  if (!CURSOR_TIME.test(ts) || ts.startsWith('0000-')) return false;
+  const date = new Date(ts);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === ts;
+}
+
+/**
+ * The inverse of `encodeCursor`. Its parts are bound as `timestamptz` and `uuid` parameters, so
+ * anything else (a hand-made cursor) is refused here as `invalid` (400), never by Postgres (500).
+ */
 export function decodeCursor(text: string): RoomsCursor {
   try {
-    const [ts, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof ts === 'string' && !Number.isNaN(Date.parse(ts)) && typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) return { ts, id };
+    const parts: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(parts) && parts.length === 2) {
+      const [ts, id] = parts as unknown[];
+      if (typeof ts === 'string' && isCursorTime(ts) && typeof id === 'string' && isUuid(id)) return { ts, id };
+    }
   } catch {
     // fall through
   }
