@@ -18,6 +18,9 @@ const logger = installProcessLogger(config.log, { app: 'api' });
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(ApiModule.forRoot(config), { bodyParser: false, logger });
   app.disable('x-powered-by');
+  // TRUST_PROXY: whose X-Forwarded-For gives req.ip (the auth rate limit's client address). Unset
+  // keeps Express's default (trust nothing: the socket's peer is the client, the header ignored).
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
   app.use(requestLog()); // request id (header and log lines) and one line per request
   app.use(app.get(ApiMetrics).middleware()); // counts every request, whoever answers it
   app.use(webClient(config)); // the web app's pages and bundle only (dist/web); before Nest's routes

@@ -46,6 +46,7 @@ describe(parseConfig.name, () => {
     expect(config.corsOrigins).toEqual([]);
     expect(config.rateLimitMsgPerSec).toBe(10);
     expect(config.authRateLimitPerMin).toBe(30);
+    expect(config.trustProxy).toBeUndefined();
     expect(config.gatewayTtlSeconds).toBe(5);
     expect(config.tokenTtlSeconds).toBe(86_400);
     expect(config.ticketTtlSeconds).toBe(60);
@@ -145,6 +146,56 @@ describe(parseConfig.name, () => {
       { host: '::1', port: 7002 },
     ]);
     expect(config.redisUrl).toBe('redis://127.0.0.1:1/0');
+  });
+
+  describe('TRUST_PROXY', () => {
+    it('trusts no proxy when unset or empty (X-Forwarded-For ignored)', () => {
+      expect(parseConfig({}).trustProxy).toBeUndefined();
+      expect(parseConfig({ TRUST_PROXY: '' }).trustProxy).toBeUndefined();
+    });
+
+    it('reads a whole number as a count of proxy hops', () => {
+      expect(parseConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+      expect(parseConfig({ TRUST_PROXY: '0' }).trustProxy).toBe(0);
+      expect(parseConfig({ TRUST_PROXY: '3' }).trustProxy).toBe(3);
+    });
+
+    it('reads a comma-separated list of addresses and CIDR ranges, trimmed', () => {
+      expect(parseConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+      expect(parseConfig({ TRUST_PROXY: ' 192.168.1.7 , fd00::/8, ::1, 172.16.0.0/12 ' }).trustProxy).toEqual([
+        '192.168.1.7',
+        'fd00::/8',
+        '::1',
+        '172.16.0.0/12',
+      ]);
+      expect(parseConfig({ TRUST_PROXY: '0.0.0.0/1,128.0.0.0/1,::ffff:10.0.0.0/104' }).trustProxy).toEqual(['0.0.0.0/1', '128.0.0.0/1', '::ffff:10.0.0.0/104']);
+    });
+
+    it.each([
+      'garbage',
+      'true',
+      'loopback',
+      '-1',
+      '1.5',
+      '10.0.0.0/33',
+      '0.0.0.0/0',
+      '::/129',
+      '10.0.0.0/8/1',
+      '10.0.0.0/',
+      '10.0.0.256',
+      '10.0.0.0/8,',
+      '10.0.0.0/8;127.0.0.1',
+      '10.0.0.0/8,proxy.internal',
+      'fe80::1%eth0',
+      '99999999999999999999',
+    ])('refuses %p with one line naming TRUST_PROXY and the bad entry', (value) => {
+      const message = configError({ TRUST_PROXY: value });
+      expect(message.startsWith('invalid configuration: TRUST_PROXY: TRUST_PROXY must be a number of proxy hops or IP addresses/CIDR ranges')).toBe(true);
+    });
+
+    it('names the entry of a list that is not an address', () => {
+      expect(configError({ TRUST_PROXY: '10.0.0.0/8, lb.internal' })).toContain('"lb.internal" is not one');
+    });
   });
 
   it.each([

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -52,6 +53,37 @@ const clusterNodes = z
     return nodes;
   });
 
+/** An IPv4 or IPv6 address, optionally `/prefix` (CIDR): one entry of a TRUST_PROXY list. */
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  // No zone ids (`fe80::1%eth0`) or names: only what Express's proxy-addr compiles as an address.
+  const version = /^[0-9A-Fa-f:.]+$/.test(address) ? isIP(address) : 0;
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  // proxy-addr refuses a /0 (to trust every address, a hop count says it plainly).
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: a whole number of proxy hops, or IP addresses/CIDR ranges separated by commas
+ * (Express's `trust proxy` setting); the message names what is wrong.
+ */
+const trustProxy = z.string().transform((value, ctx): number | string[] => {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (Number.isSafeInteger(hops)) return hops;
+  }
+  const entries = text.split(',').map((s) => s.trim());
+  const bad = entries.find((entry) => !isAddressOrCidr(entry));
+  if (bad === undefined) return entries;
+  ctx.addIssue({
+    code: 'custom',
+    message: `TRUST_PROXY must be a number of proxy hops or IP addresses/CIDR ranges separated by commas ("${bad}" is not one)`,
+  });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url('DATABASE_URL', ['postgres:', 'postgresql:']).default('postgresql://postgres@127.0.0.1:5432/durable_rooms'),
@@ -84,6 +116,8 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   RATE_LIMIT_MSG_PER_SEC: intFrom('RATE_LIMIT_MSG_PER_SEC', 0, 1_000_000).default(10),
   AUTH_RATE_LIMIT_PER_MIN: intFrom('AUTH_RATE_LIMIT_PER_MIN', 0, 1_000_000).default(30),
+  /** Proxies whose X-Forwarded-For is believed: a hop count or an address/CIDR list; unset: none. */
+  TRUST_PROXY: trustProxy.optional(),
   /** Seconds a gateway registration lives without a heartbeat. */
   GATEWAY_TTL_SECONDS: intFrom('GATEWAY_TTL_SECONDS', 2, 3600).default(5),
   /** Lifetime of access tokens, seconds. */
@@ -127,6 +161,13 @@ export interface AppConfig {
   corsOrigins: string[];
   rateLimitMsgPerSec: number;
   authRateLimitPerMin: number;
+  /**
+   * TRUST_PROXY, for Express's `trust proxy` setting: the number of proxy hops in front of the
+   * API, or the addresses/CIDR ranges of trusted proxies, whose `X-Forwarded-For` gives the client
+   * address (auth rate limits). Undefined (unset): no proxy is trusted, the socket's peer is the
+   * client and X-Forwarded-For is ignored.
+   */
+  trustProxy?: number | string[];
   gatewayTtlSeconds: number;
   tokenTtlSeconds: number;
   ticketTtlSeconds: number;
@@ -192,6 +233,7 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     corsOrigins: e.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
     rateLimitMsgPerSec: e.RATE_LIMIT_MSG_PER_SEC,
     authRateLimitPerMin: e.AUTH_RATE_LIMIT_PER_MIN,
+    trustProxy: e.TRUST_PROXY,
     gatewayTtlSeconds: e.GATEWAY_TTL_SECONDS,
     tokenTtlSeconds: e.TOKEN_TTL_SECONDS,
     ticketTtlSeconds: e.TICKET_TTL_SECONDS,
