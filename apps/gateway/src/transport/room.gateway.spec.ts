@@ -24,12 +24,12 @@ const COMMANDS = [
 ];
 
 /** The gateway with stand-ins for what the edge reaches before a command gets to a room. */
-function gatewayWithServer() {
+function gatewayWithServer(registry: { get: (roomId: string) => unknown } = { get: () => undefined }) {
   const unused = {} as never;
   const gateway = new RoomGateway(
     { rateLimitMsgPerSec: 10, gatewayId: 'gw-test' } as never,
     unused,
-    { get: () => undefined } as never, // no room is served: commands that pass the edge get room_moved
+    registry as never, // by default no room is served: commands that pass the edge get room_moved
     { attach: () => undefined } as never,
     unused,
     unused,
@@ -79,5 +79,37 @@ describe(RoomGateway.name, () => {
     // Past the edge: the room is not served here, so the client is told to ask the API again.
     expect(await call('message:send', { clientMsgId: 'c1', text: 'hi' })).toMatchObject({ ok: false, error: { code: 'room_moved' } });
     expect(await call('room:join')).toMatchObject({ ok: false, error: { code: 'room_moved' } });
+  });
+
+  it('rate-limits joins per user and room: a burst of 10, then rate_limited', async () => {
+    const { call } = gatewayWithServer();
+    for (let i = 0; i < 10; i++) expect(await call('room:join', {})).toMatchObject({ ok: false, error: { code: 'room_moved' } });
+    expect(await call('room:join', {})).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
+  });
+
+  it('lets one join of a socket be in flight at a time', async () => {
+    let finish: () => void = () => undefined;
+    const actor = {
+      roomId: 'r1',
+      join: (_user: unknown, _afterSeq: unknown, subscribe: () => void) =>
+        new Promise((resolve) => {
+          finish = () => {
+            subscribe();
+            resolve({ ok: true, room: { id: 'r1', name: 'r', headSeq: 0 }, events: [], hasMore: false });
+          };
+        }),
+    };
+    const { call, socket } = gatewayWithServer({ get: () => actor });
+    Object.assign(socket, { disconnected: false, join: () => undefined });
+    const first = call('room:join', {});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await call('room:join', {})).toMatchObject({ ok: false, error: { code: 'rate_limited' } });
+    finish();
+    expect(await first).toMatchObject({ ok: true });
+    // Answered: the socket may join again (a client rejoining after `room:moved` does).
+    const again = call('room:join', {});
+    await new Promise((resolve) => setImmediate(resolve));
+    finish();
+    expect(await again).toMatchObject({ ok: true });
   });
 });

@@ -35,6 +35,8 @@ interface SocketData {
   user: Ticket;
   roomId: string;
   joined: boolean;
+  /** A `room:join` of this socket is waiting for its turn in the room or being answered. */
+  joining?: boolean;
 }
 
 type RoomSocket = Socket<Record<string, never>, Record<string, never>, Record<string, never>, SocketData>;
@@ -56,6 +58,15 @@ const TYPING_RATE_PER_SEC = 2;
 const TYPING_BURST = 5;
 
 /**
+ * `room:join`s per user and room: a client joins once per connection (again after a reconnect),
+ * so 2 a second with a burst of 10 never stops a real one. Each join runs in the room's chain and
+ * may read up to 500 events from the log, so unlimited joins from one user would hold up every
+ * other member's sends. One join per socket may be in flight; a second is `rate_limited` too.
+ */
+const JOIN_RATE_PER_SEC = 2;
+const JOIN_BURST = 10;
+
+/**
  * The Socket.IO edge of a gateway: authenticates the handshake, parses and rate-limits each
  * command, and hands it to the room's actor. No business rule lives here.
  */
@@ -65,6 +76,7 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly presence = new PresenceTracker();
   private readonly sendLimiter: TokenBucketLimiter;
   private readonly typingLimiter = new TokenBucketLimiter(TYPING_RATE_PER_SEC, TYPING_BURST);
+  private readonly joinLimiter = new TokenBucketLimiter(JOIN_RATE_PER_SEC, JOIN_BURST);
   /** Who is typing: memory only, never logged; `room:typing` goes out when a room's set changes. */
   private readonly typing = new TypingTracker((roomId) => this.broadcastTyping(roomId));
   private server!: Server;
@@ -186,22 +198,30 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   join(socket: RoomSocket, payload: unknown): Promise<JoinAck | AckError> {
     return this.respond('join', socket, () => {
       const { afterSeq } = parseOrThrow(schemas.join, payload ?? {});
+      const data = socket.data;
+      if (data.joining) throw new DomainError('rate_limited', 'a join of this connection is already in progress');
+      if (!this.joinLimiter.tryTake(`${data.roomId}:${data.user.id}`)) throw new DomainError('rate_limited', 'too many joins; slow down');
+      data.joining = true;
       return {
         about: {},
-        run: () => {
-          const actor = this.actorOf(socket);
-          return actor.join(socket.data.user, afterSeq, () => {
-            // Disconnected while its join waited in the room's chain: handleDisconnect already ran
-            // and found nothing to undo, so marking it joined now would count it present for good.
-            if (socket.disconnected) return;
-            void socket.join(joinedRoom(actor.roomId));
-            if (!socket.data.joined) {
-              socket.data.joined = true;
-              if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
-                this.broadcastPresence(actor.roomId);
+        run: async () => {
+          try {
+            const actor = this.actorOf(socket);
+            return await actor.join(socket.data.user, afterSeq, () => {
+              // Disconnected while its join waited in the room's chain: handleDisconnect already ran
+              // and found nothing to undo, so marking it joined now would count it present for good.
+              if (socket.disconnected) return;
+              void socket.join(joinedRoom(actor.roomId));
+              if (!socket.data.joined) {
+                socket.data.joined = true;
+                if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
+                  this.broadcastPresence(actor.roomId);
+                }
               }
-            }
-          });
+            });
+          } finally {
+            data.joining = false;
+          }
         },
       };
     });
