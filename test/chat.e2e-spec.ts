@@ -301,6 +301,21 @@ describe('chat path (e2e)', () => {
     expect(a.presence.at(-1)!.users.map((u) => u.username)).toEqual([alice.user.username]);
   });
 
+  it('sends one presence update, not one per socket, when many members leave at once', async () => {
+    const room = await api.createRoom(alice.token, 'e2e presence burst');
+    const a = await RoomMember.enter(api, alice, room.id);
+    members.push(a);
+    const others = await Promise.all(Array.from({ length: 20 }, (_, i) => api.register(`crowd${i}`)));
+    const crowd = await Promise.all(others.map((user) => RoomMember.enter(api, user, room.id)));
+    await waitFor('alice to see all 21', async () => a.presence.at(-1)?.users.length === 21, 10_000);
+    const before = a.presence.length;
+    for (const member of crowd) member.close(); // 20 disconnects in one tick of this process
+    await waitFor('alice to see herself alone', async () => a.presence.at(-1)?.users.length === 1, 10_000);
+    // Each update carries the whole list to every joined socket: one per leave would be 20 here
+    // (and N² frames for a room of N users that moves). Closes that straddle a window may take two.
+    expect(a.presence.length - before).toBeLessThanOrEqual(3);
+  });
+
   it('keeps 20 clients x 5 rooms gap-free with every acknowledged message exactly once', async () => {
     const users = await Promise.all(Array.from({ length: 20 }, (_, i) => api.register(`load${i}`)));
     const rooms = await Promise.all(Array.from({ length: 5 }, (_, i) => api.createRoom(users[0]!.token, `load ${i}`)));

@@ -67,6 +67,13 @@ const JOIN_RATE_PER_SEC = 2;
 const JOIN_BURST = 10;
 
 /**
+ * Presence changes of a room within this window go out as one `room:presence`. Each carries the
+ * whole user list to every joined socket, so a room of N users moving (N leaves, then N joins on
+ * the new owner) would otherwise send N² frames of up to N users each.
+ */
+const PRESENCE_COALESCE_MS = 50;
+
+/**
  * The Socket.IO edge of a gateway: authenticates the handshake, parses and rate-limits each
  * command, and hands it to the room's actor. No business rule lives here.
  */
@@ -79,6 +86,8 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly joinLimiter = new TokenBucketLimiter(JOIN_RATE_PER_SEC, JOIN_BURST);
   /** Who is typing: memory only, never logged; `room:typing` goes out when a room's set changes. */
   private readonly typing = new TypingTracker((roomId) => this.broadcastTyping(roomId));
+  /** Rooms whose presence changed and is about to go out (at most one timer per room). */
+  private readonly presenceDue = new Map<string, ReturnType<typeof setTimeout>>();
   private server!: Server;
 
   constructor(
@@ -162,6 +171,8 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.typing.clear();
+    for (const timer of this.presenceDue.values()) clearTimeout(timer);
+    this.presenceDue.clear();
   }
 
   /** Ticket → user and room; the room must be owned here, and is loaded (lease taken) now. */
@@ -191,7 +202,7 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
     if (this.presence.leave(data.roomId, data.user.id)) {
       // The user's last socket in the room left: their typing state ends at once.
       this.typing.stop(data.roomId, data.user.id);
-      this.broadcastPresence(data.roomId);
+      this.presenceChanged(data.roomId);
     }
   }
 
@@ -215,7 +226,7 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
               if (!socket.data.joined) {
                 socket.data.joined = true;
                 if (this.presence.join(actor.roomId, { id: socket.data.user.id, username: socket.data.user.username })) {
-                  this.broadcastPresence(actor.roomId);
+                  this.presenceChanged(actor.roomId);
                 }
               }
             });
@@ -451,7 +462,14 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
     this.server?.to(joinedRoom(roomId)).emit('room:typing', { users: this.typing.users(roomId) });
   }
 
-  private broadcastPresence(roomId: string): void {
-    this.server.to(joinedRoom(roomId)).emit('room:presence', { users: this.presence.users(roomId) });
+  /** Sends the room's user list once its coalescing window ends (the list as it is then). */
+  private presenceChanged(roomId: string): void {
+    if (this.presenceDue.has(roomId)) return;
+    const timer = setTimeout(() => {
+      this.presenceDue.delete(roomId);
+      this.server.to(joinedRoom(roomId)).emit('room:presence', { users: this.presence.users(roomId) });
+    }, PRESENCE_COALESCE_MS);
+    timer.unref();
+    this.presenceDue.set(roomId, timer);
   }
 }
