@@ -15,7 +15,7 @@ import { fillRoomLog } from '../test/support/bulk-log';
 import { baseEnv, waitFor } from '../test/support/processes';
 import { alternation, compare, median, ratio, type Sample, verdict } from './compare';
 import type { CompareContext, CompareScenario } from './compare-scenarios';
-import { closeAll, distribution, enterRoom, type Figure, mapLimit, type Member, round, sleep } from './lib';
+import { benchText, closeAll, distribution, enterRoom, type Figure, mapLimit, type Member, round, sleep } from './lib';
 
 // ---- 4. the write path alone -------------------------------------------------------------------------
 
@@ -89,7 +89,7 @@ export const writePath: CompareScenario = {
       const repoRooms = await make('cmp-s4-repo');
       const rawRooms = await make('cmp-s4-raw');
       const repo = new EventLogRepository(db);
-      const text = 'w'.repeat(S4.textLength);
+      const text = benchText(S4.textLength);
       const windowMs = ctx.options.seconds * 1000;
       const samples: Sample[] = [];
       const done = { ours: 0, peer: 0 };

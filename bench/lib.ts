@@ -191,13 +191,23 @@ export interface LoadResult {
 }
 
 /**
+ * The text of a bench message, `length` characters of words: the message projection indexes
+ * every word for search (a `tsvector` and its GIN entries, in the append statement), so a text
+ * of one long token would understate what the product pays for a real message. Every scenario
+ * that sends or appends messages uses it (with ` #n` appended where messages must differ).
+ */
+export function benchText(length: number): string {
+  return `bench message ${'lorem ipsum dolor sit amet '.repeat(Math.ceil(length / 27) + 1)}`.slice(0, length);
+}
+
+/**
  * Closed-loop load: every member keeps `inFlight` `message:send`s outstanding (each slot sends,
  * awaits the ack, sends the next) until the window closes; nothing new starts afterwards and the
  * sends still in flight are awaited (each bounded by `ackTimeoutMs`).
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const ackTimeoutMs = o.ackTimeoutMs ?? 20_000;
-  const base = `bench message ${'lorem ipsum dolor sit amet '.repeat(10)}`.slice(0, o.textLength ?? 100);
+  const base = benchText(o.textLength ?? 100);
   const startAt = performance.now();
   const windowStart = startAt + o.warmupMs;
   const windowEnd = windowStart + o.durationMs;
@@ -290,7 +300,7 @@ export interface OpenLoadOptions {
  */
 export async function runOpenLoad(o: OpenLoadOptions): Promise<LoadResult> {
   const ackTimeoutMs = o.ackTimeoutMs ?? 20_000;
-  const base = `bench message ${'lorem ipsum dolor sit amet '.repeat(10)}`.slice(0, o.textLength ?? 100);
+  const base = benchText(o.textLength ?? 100);
   const startAt = performance.now();
   const windowStart = startAt + o.warmupMs;
   const windowEnd = windowStart + o.durationMs;

@@ -15,7 +15,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { EventEnvelope } from '../libs/domain/src';
 import type { ChatSocket } from '../test/support/client';
-import { closeAll, connectWithAuth, type LoadResult, mapLimit, type Member, runLoad, runOpenLoad, sleep } from './lib';
+import { benchText, closeAll, connectWithAuth, type LoadResult, mapLimit, type Member, runLoad, runOpenLoad, sleep } from './lib';
 
 /** One socket to open: where, with which handshake, as whom. */
 export interface LoadTarget {
@@ -78,7 +78,7 @@ async function fanout(members: Member[], job: Extract<LoadJob, { kind: 'fanout' 
   };
   for (const m of members) m.socket.on('room:event', onEvent);
   const result: FanoutResult = { ackMs: [], lastDeliveryMs: [], recipients: members.length, incomplete: 0 };
-  const text = 'x'.repeat(job.textLength);
+  const text = benchText(job.textLength);
   try {
     for (let n = 0; n < job.messages; n++) {
       const id = `${job.prefix}-f-${n}`;

@@ -5,7 +5,7 @@
  */
 import { alternation, compare, median, ratio, roundRobin, verdict } from '../bench/compare';
 import { parseCompareArgs } from '../bench/compare-main';
-import { bucketQuantile, dueSends, histogramFrom, loopDelayFrom } from '../bench/lib';
+import { benchText, bucketQuantile, dueSends, histogramFrom, loopDelayFrom } from '../bench/lib';
 import { mergeLoad } from '../bench/load-procs';
 import type { WorkerResult } from '../bench/load-worker';
 
@@ -135,5 +135,16 @@ describe("bench compare: the gateway's histograms at half load", () => {
   it('reads the loop delay quantiles in ms, and says so when the gauge is missing', () => {
     expect(loopDelayFrom(metrics([], []))).toEqual({ p50: 1.2, p99: 7.9 });
     expect(() => loopDelayFrom('nothing here')).toThrow(/gateway_event_loop_delay_seconds/);
+  });
+});
+
+describe('bench compare: message text', () => {
+  it('is words, as a chat message is, so the search index pays for each of them', () => {
+    for (const length of [100, 120, 4_000]) {
+      const text = benchText(length);
+      expect(text).toHaveLength(length);
+      expect(text.split(' ').length).toBeGreaterThanOrEqual(Math.floor(length / 8));
+    }
+    expect(benchText(120).startsWith('bench message lorem ipsum')).toBe(true);
   });
 });
