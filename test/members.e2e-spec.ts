@@ -197,6 +197,26 @@ describe('rooms with members (e2e)', () => {
     });
   });
 
+  it('leaving a private room takes the open socket out of presence and typing, not just out of its events', async () => {
+    const roomId = await createRoom(owner, 'private', 'leave private');
+    const o = await enter(owner, roomId);
+    expect(await command(o.socket, 'member:invite', { username: member.user.username })).toMatchObject({ ok: true });
+    const m = await enter(member, roomId);
+    const names = () => (o.presence.at(-1)?.users.map((u) => u.username) ?? []).sort();
+    await waitFor('the owner to see the member', async () => names().length === 2, 5_000);
+    const typing: Array<{ users: Array<{ username: string }> }> = [];
+    o.socket.on('room:typing' as any, (p: { users: Array<{ username: string }> }) => typing.push(p));
+    expect(await command(m.socket, 'typing', { active: true })).toMatchObject({ ok: true });
+    await waitFor('the owner to see the member typing', async () => typing.at(-1)?.users.length === 1, 5_000);
+
+    expect(await command(m.socket, 'room:leave', {})).toMatchObject({ ok: true });
+    expect(m.socket.connected).toBe(true);
+    await waitFor('the owner to see the member gone', async () => names().length === 1, 5_000);
+    expect(names()).toEqual([owner.user.username]);
+    await waitFor('the member to stop typing', async () => typing.at(-1)?.users.length === 0, 5_000);
+    expect(await command(m.socket, 'typing', { active: true })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
   it('3. a ban while the target is connected: room:kicked and a close within 1 s, every later request refused (tight loop), unban restores access', async () => {
     const roomId = await createRoom(owner, 'public', 'ban');
     const o = await enter(owner, roomId);

@@ -108,6 +108,7 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   afterInit(server: Server): void {
     this.server = server;
     this.channel.attach(server);
+    this.channel.onUnsubscribed = (socket) => this.unjoin(socket as RoomSocket);
     // Every command is a plain Socket.IO listener, not a Nest @SubscribeMessage handler: Nest's
     // adapter builds rxjs pipelines per handler for every socket (with 14 handlers and the
     // disconnect a socket cost 73 KiB of heap, BENCHMARKS.md), and on `message:send` its
@@ -198,7 +199,14 @@ export class RoomGateway implements OnGatewayInit, OnModuleDestroy {
   handleDisconnect(socket: RoomSocket): void {
     const data = socket.data;
     if (data?.roomId) this.hibernator.touch(data.roomId);
+    this.unjoin(socket);
+  }
+
+  /** A joined socket leaves the room's presence (a disconnect, or leaving a private room). */
+  private unjoin(socket: RoomSocket): void {
+    const data = socket.data;
     if (!data?.joined) return;
+    data.joined = false;
     if (this.presence.leave(data.roomId, data.user.id)) {
       // The user's last socket in the room left: their typing state ends at once.
       this.typing.stop(data.roomId, data.user.id);

@@ -1,4 +1,4 @@
-import type { Server } from 'socket.io';
+import type { Server, Socket } from 'socket.io';
 import type { EventEnvelope, MovedReason } from '../../../../libs/domain/src';
 import type { KickReason, RoomChannel } from '../rooms/room.actor';
 
@@ -48,9 +48,23 @@ export class SocketRoomChannel implements RoomChannel {
     setTimeout(() => server.in(target).disconnectSockets(true), KICK_FLUSH_MS).unref();
   }
 
+  /**
+   * Called for each socket `unsubscribed` takes out of a room, so the transport can undo its
+   * join (presence, typing, the socket's joined mark) as a disconnect would.
+   */
+  onUnsubscribed: ((socket: Socket) => void) | undefined;
+
   /** Left a private room: the user's sockets no longer get its events (a new join is refused). */
   unsubscribed(roomId: string, userId: string): void {
-    this.server?.in(userRoom(roomId, userId)).socketsLeave(joinedRoom(roomId));
+    if (!this.server) return;
+    const ids = this.server.sockets.adapter.rooms.get(userRoom(roomId, userId));
+    // A copy: leaving changes no user room, but the hook must not see a set that moves under it.
+    for (const id of [...(ids ?? [])]) {
+      const socket = this.server.sockets.sockets.get(id);
+      if (!socket) continue;
+      void socket.leave(joinedRoom(roomId));
+      this.onUnsubscribed?.(socket);
+    }
   }
 
   moved(roomId: string, reason: MovedReason): void {
