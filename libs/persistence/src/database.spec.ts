@@ -1,5 +1,5 @@
 import { DatabaseError } from 'pg';
-import { classifyDbError } from './database';
+import { classifyDbError } from './db-errors';
 
 /** An error as Postgres sends it (what `pg` rejects a query with). */
 function fromPostgres(code: string): DatabaseError {

@@ -1,6 +1,20 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { DatabaseError, Pool, type PoolClient } from 'pg';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
+
+// Deadlines of every Postgres connection of a process, Prisma's and the plain pool's alike
+// (DESIGN.md invariant 12): a down or unreachable Postgres fails a call within seconds
+// (`unavailable`), never after the OS's TCP timeout, and never leaves a pool's few connections
+// stuck so that every later call queues behind them. Prisma only runs short single-row
+// statements (users, room lookup and creation); exports and rebuilds page through the plain pool.
+
+/** A new connection, or a wait for a free one of the pool. */
+const DB_CONNECT_TIMEOUT_MS = 3_000;
+/** One statement's round trip, measured by the client (it also catches a silently dead link). */
+const DB_QUERY_TIMEOUT_MS = 10_000;
+const DEADLINES = { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS, query_timeout: DB_QUERY_TIMEOUT_MS } satisfies PoolConfig;
+/** Connections of Prisma's pool (logins, room lookups and creation: short single-row statements). */
+const PRISMA_POOL_SIZE = 5;
 
 /**
  * The two database handles of a process: Prisma for ordinary reads and writes, and a plain `pg`
@@ -13,14 +27,16 @@ export class Database {
 
   constructor(connectionString: string, options: { poolSize?: number; applicationName?: string } = {}) {
     const applicationName = options.applicationName ?? 'durable-rooms';
-    this.prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 5, application_name: applicationName }) });
+    // adapter-pg hands this config to its own `pg.Pool`: the same deadlines as the pool below.
+    this.prisma = new PrismaClient({
+      adapter: new PrismaPg({ connectionString, max: PRISMA_POOL_SIZE, application_name: applicationName, ...DEADLINES }),
+    });
     this.pool = new Pool({
       connectionString,
       max: options.poolSize ?? 5,
       application_name: `${applicationName}-log`,
       // Fail fast when Postgres is down so sends get `unavailable` instead of hanging.
-      connectionTimeoutMillis: 3_000,
-      query_timeout: 10_000,
+      ...DEADLINES,
     });
     // An idle client losing its connection (Postgres restart) must not crash the process.
     this.pool.on('error', () => undefined);
@@ -72,36 +88,4 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** Room and user ids are UUIDs; anything else names nothing (404, not 400). */
 export function isUuid(value: string): boolean {
   return UUID_RE.test(value);
-}
-
-/** Postgres error codes this layer reacts to. */
-export function pgErrorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Whose fault a failed statement was, for a caller that shares one statement among many parties:
- * - `connection`: Postgres did not answer the statement itself (a socket error, a refused or
- *   timed-out connection, a client-side query timeout), or answered that it cannot serve now:
- *   class 08 connection exception, 53 insufficient resources, 57 operator intervention
- *   (shutdown, a statement timeout), 58 system error, XX internal error. Nothing says the rows
- *   were wrong, and if the link broke during COMMIT the outcome is unknown.
- * - `data`: Postgres refused the rows themselves: class 22 data exception (e.g. U+0000 in jsonb)
- *   or 23 integrity constraint violation (e.g. a duplicate key). The same rows fail again,
- *   whoever sends them and with whatever else.
- * - `statement`: any other error Postgres answered with (e.g. class 40 transaction rollback,
- *   42 a statement it cannot run).
- */
-export type DbFailure = 'connection' | 'data' | 'statement';
-
-const CONNECTION_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
-const DATA_CLASSES = new Set(['22', '23']);
-
-export function classifyDbError(err: unknown): DbFailure {
-  // Only an error Postgres sent has a SQLSTATE; node's socket errors have codes like EPIPE.
-  if (!(err instanceof DatabaseError) || typeof err.code !== 'string') return 'connection';
-  const sqlClass = err.code.slice(0, 2);
-  if (CONNECTION_CLASSES.has(sqlClass)) return 'connection';
-  return DATA_CLASSES.has(sqlClass) ? 'data' : 'statement';
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../../domain/src';
-import { Database, pgErrorCode } from './database';
+import { Database } from './database';
+import { pgErrorCode } from './db-errors';
 import { EventLogRepository, FIND_MESSAGE_SQL, type NewEvent } from './event-log.repository';
 import { RoomRepository } from './room.repository';
 import { UserRepository, type UserRecord } from './user.repository';

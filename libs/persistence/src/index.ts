@@ -1,4 +1,5 @@
 export * from './database';
+export * from './db-errors';
 export * from './event-log.repository';
 export * from './room.repository';
 export * from './user.repository';
