@@ -556,6 +556,10 @@ describe('web client and /metrics (e2e)', () => {
       await bob.page.press('#send-text', 'Enter');
       await waitFor('the not_found error', async () => /^not_found: /.test((await bob.page.textContent('#error-text')) ?? ''), 10_000);
       await bob.page.waitForSelector('#messages li.pending', { state: 'detached' });
+      // The refused text is back in the composer (not lost), without the reply to the deleted one.
+      expect(await bob.page.inputValue('#send-text')).toBe('too late');
+      expect(await bob.page.isHidden('#reply-preview')).toBe(true);
+      await bob.page.fill('#send-text', '');
       await bob.page.click('#error-close');
 
       // Typing: shown on the other page within 1 s, gone within 6 s after the typing stops.

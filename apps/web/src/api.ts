@@ -95,11 +95,14 @@ export interface ExportInfo {
   finishedAt?: string | null;
 }
 
-/** Calls the API on this page's origin with the session's token; a 401 calls `onUnauthorized`. */
+/**
+ * Calls the API on this page's origin with the session's token; a 401 to a request that carried
+ * a token calls `onUnauthorized` with that token (the session expired or was revoked).
+ */
 export class Api {
   constructor(
     private readonly token: () => string | null,
-    private readonly onUnauthorized: () => void,
+    private readonly onUnauthorized: (token: string) => void,
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -116,7 +119,7 @@ export class Api {
     const parsed = parseJson(await res.text());
     if (!res.ok) {
       const { code, message } = responseError(res.status, res.statusText, parsed);
-      if (res.status === 401 && token) this.onUnauthorized();
+      if (res.status === 401 && token) this.onUnauthorized(token);
       throw new ApiError(res.status, code, message);
     }
     return parsed as T;

@@ -15,11 +15,15 @@ import { Session } from './session';
 const session = new Session();
 let view: View | null = null;
 
+/** Shown on the sign-in view when a 401 ended the session (its token expired or was revoked). */
+const SESSION_EXPIRED_MESSAGE = 'your session has expired, sign in again (messages not sent yet are kept and sent once you are back)';
+
 const ctx: AppContext = {
-  api: new Api(() => session.token, () => signOut('your session has ended, sign in again')),
+  api: new Api(() => session.token, (token) => sessionExpired(token)),
   session,
   showError,
   clearError,
+  sessionExpired,
   navigate(path: string) {
     if (path !== location.pathname) history.pushState(null, '', path);
     render();
@@ -47,6 +51,19 @@ function signOut(reason?: string): void {
   session.signOut();
   render();
   if (reason) showError(new ApiError(401, 'unauthorized', reason));
+}
+
+/**
+ * A 401 to a request made with `token` (an API call, or the client library's
+ * `POST /rooms/:id/connection` after a reconnect): back to sign-in with the path kept, so that
+ * signing in again returns to the same room. The room's outbox (localStorage, per user and room)
+ * is not touched by signing out: the room view of the new session shows those messages pending
+ * and the client library sends them. A second 401 of the same session (or one of an older
+ * session) changes nothing.
+ */
+function sessionExpired(token: string): void {
+  if (!session.token || token !== session.token) return;
+  signOut(SESSION_EXPIRED_MESSAGE);
 }
 
 function renderHeader(): void {

@@ -32,6 +32,12 @@ export class Session {
     this.storage.setItem(USER_KEY, JSON.stringify(result.user));
   }
 
+  /**
+   * Forgets the token and user, nothing else: the outboxes of the client library
+   * (`durable-rooms.outbox.<userId>:<roomId>`) stay, so the messages a user had not got sent when
+   * the session expired are shown and sent once the same user signs in again. Another account
+   * signing in on this browser never sends them: the outbox is keyed by the user.
+   */
   signOut(): void {
     this.current = null;
     this.storage.removeItem(TOKEN_KEY);

@@ -50,7 +50,8 @@ const STATE_TEXT: Record<ConnectionState, string> = {
 
 export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string): View {
   const self = ctx.session.user!;
-  const client = createClient({ baseUrl: location.origin, token: ctx.session.token!, outbox: new WebStorageOutboxStorage(localStorage) });
+  const token = ctx.session.token!;
+  const client = createClient({ baseUrl: location.origin, token, outbox: new WebStorageOutboxStorage(localStorage) });
   const room = client.room(roomId);
   const timeline = new RoomTimeline();
   const rows = new Map<number, HTMLLIElement>();
@@ -141,8 +142,15 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     timers.add(timer);
     return timer;
   };
+  /**
+   * Shows a failure in the banner; an `unauthorized` one (the client library's
+   * `POST /rooms/:id/connection` or history page answered 401: the token expired) ends the session
+   * the way a 401 of any API call does. The handle has then failed for good, but the messages of
+   * its outbox stay in localStorage, and the room view of the next sign-in sends them.
+   */
   const report = (err: unknown) => {
     if (closed || (err as { code?: string })?.code === 'closed') return;
+    if (isUnauthorized(err)) return ctx.sessionExpired(token);
     ctx.showError(err);
   };
   const nameOf = (userId: string) => membersPanel.nameOf(userId) ?? (userId === self.id ? self.username : userId);
@@ -293,6 +301,7 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     })
     .catch((err: unknown) => {
       if (closed || (err as { code?: string })?.code === 'closed') return;
+      if (isUnauthorized(err)) return ctx.sessionExpired(token);
       ctx.navigate('/');
       ctx.showError(err);
     });
@@ -452,8 +461,22 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     room.send(text, options).then(
       () => dropPending(clientMsgId),
       (err: unknown) => {
-        if ((err as { code?: string })?.code === 'closed') return; // unmounted: the outbox keeps it
-        dropPending(clientMsgId);
+        // Unmounted (closed, or signed out by an expired session): the outbox keeps the message
+        // and the next room view over it sends it.
+        if (closed || (err as { code?: string })?.code === 'closed') return;
+        // A 401 leaves a waiting message in the outbox (the next sign-in sends it): its row stays
+        // until the sign-out that `report` starts. Any other refusal (the handle failed for good
+        // before or while it waited, a mute, ...) took it out of the outbox, or it never got in:
+        // the text goes back into the composer, unless the user has typed something new since.
+        if (!room.pending().some((entry) => entry.clientMsgId === clientMsgId)) {
+          dropPending(clientMsgId);
+          if (sendText.value === '') {
+            sendText.value = text;
+            // A reply again, unless its original is gone (a reply to a deleted message is refused).
+            const original = options.replyTo === undefined ? undefined : messageRow(options.replyTo);
+            if (original && !original.deleted && replyTo === null) setReply(original.seq);
+          }
+        }
         report(err);
       },
     );
@@ -587,6 +610,11 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
       section.remove();
     },
   };
+}
+
+/** A 401 of the API as the client library reports it (`ClientError` code `unauthorized`). */
+function isUnauthorized(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'unauthorized';
 }
 
 /** A selector that finds the focused control of a row again after the row is rebuilt. */
