@@ -316,6 +316,24 @@ describe('web client and /metrics (e2e)', () => {
     }
   });
 
+  it('removes the pending row of a restored message that the server refuses for good', async () => {
+    const alice = await person('orphan');
+    const roomId = await createRoom(alice.page, 'orphan reply');
+    await send(alice.page, 'the only message');
+    const { user } = await sessionOf(alice.page);
+    // An outbox entry left by an earlier page (a reload before its ack): a reply to a message
+    // that does not exist, which the gateway refuses with not_found on every resend.
+    const entry = { clientMsgId: `orphan-${suffix()}`, text: 'a reply to nothing', createdAt: Date.now(), replyTo: 999_999 };
+    const key = `durable-rooms.outbox.${user.id}:${roomId}`;
+    await alice.page.evaluate(`localStorage.setItem(${JSON.stringify(key)}, ${JSON.stringify(JSON.stringify([entry]))})`);
+    await alice.page.reload();
+    await waitConnected(alice.page);
+    await alice.page.locator('#error', { hasText: 'not_found' }).waitFor({ timeout: 10_000 });
+    await alice.page.waitForSelector('#messages li.pending', { state: 'detached', timeout: 10_000 });
+    expect(await alice.page.evaluate(`localStorage.getItem(${JSON.stringify(key)})`)).toBeNull();
+    assertNoScriptErrors(alice);
+  });
+
   it('Acceptance 4: a killed and a drained gateway show reconnecting/moving then connected, messages typed meanwhile or just before a reload arrive exactly once', async () => {
     const alice = await person('alice');
     const bob = await person('bob');

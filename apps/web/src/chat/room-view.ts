@@ -272,7 +272,13 @@ export function mountRoomView(root: HTMLElement, ctx: AppContext, roomId: string
     typing.textContent = typingText(users, self.id);
   });
   room.on('sent', ({ clientMsgId }) => dropPending(clientMsgId));
-  room.on('error', (err) => report(err));
+  room.on('error', (err) => {
+    // A message restored from the outbox (no send of this view waits for it) that the server
+    // refused for good leaves the outbox with only this event: its row must go with it.
+    const waiting = new Set(room.pending().map((entry) => entry.clientMsgId));
+    for (const clientMsgId of [...pendingRows.keys()]) if (!waiting.has(clientMsgId)) dropPending(clientMsgId);
+    report(err);
+  });
   room.on('kicked', ({ reason }) => {
     if (closed) return;
     ctx.navigate('/');
