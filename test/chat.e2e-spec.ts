@@ -22,7 +22,7 @@ describe('chat path (e2e)', () => {
   const members: RoomMember[] = [];
 
   beforeAll(async () => {
-    stack = await TestStack.start({ name: 'chat', gateways: 2, env: { RATE_LIMIT_MSG_PER_SEC: '0' } });
+    stack = await TestStack.start({ name: 'chat', gateways: 2, env: { RATE_LIMIT_MSG_PER_SEC: '0', AUTH_RATE_LIMIT_PER_MIN: '0' } });
     api = new ApiClient(stack.apiUrl);
     pool = new Pool({ connectionString: baseEnv().DATABASE_URL, max: 2 });
     [alice, bob] = await Promise.all([api.register('alice'), api.register('bob')]);
