@@ -3,15 +3,14 @@
  * requests Prisma serves (login, register, room lookup and creation) and those of the plain pool
  * answer 503 `unavailable` naming the database, within the deadlines rather than after the OS's
  * TCP timeout, none queued for good behind stuck connections, and work again once Postgres is
- * back. The real API process reaches Postgres through two proxies the test controls: a SilentProxy
- * (silence) in front of a TcpProxy (cut: refused and reset connections). Nothing else is cut.
+ * back. The real API process reaches Postgres through a TcpProxy the test controls: `cut()` (refused
+ * and reset connections) and `silence()` (packets dropped). Nothing else is cut.
  * Elapsed times are bounded only by a generous no-hang limit, never asserted.
  */
 import { ApiClient, type TestUser } from './support/client';
 import { baseEnv, waitFor } from './support/processes';
-import { SilentProxy } from './support/silent-proxy';
 import { TestStack } from './support/stack';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy, throughProxy } from './support/tcp-proxy';
 
 jest.setTimeout(120_000);
 
@@ -24,8 +23,7 @@ interface Answer {
 }
 
 describe('API with Postgres down (e2e)', () => {
-  let refusing: TcpProxy;
-  let silent: SilentProxy;
+  let proxy: TcpProxy;
   let stack: TestStack;
   let api: ApiClient;
   let user: TestUser;
@@ -34,12 +32,11 @@ describe('API with Postgres down (e2e)', () => {
 
   beforeAll(async () => {
     const target = new URL(baseEnv().DATABASE_URL!);
-    refusing = await TcpProxy.start({ host: target.hostname || '127.0.0.1', port: Number(target.port || 5432) });
-    silent = await SilentProxy.start({ host: '127.0.0.1', port: refusing.port });
+    proxy = await TcpProxy.start({ host: target.hostname || '127.0.0.1', port: Number(target.port || 5432) });
     stack = await TestStack.start({
       name: 'api-pg',
       gateways: 0,
-      env: { DATABASE_URL: silent.url(baseEnv().DATABASE_URL!), AUTH_RATE_LIMIT_PER_MIN: '0' },
+      env: { DATABASE_URL: throughProxy(baseEnv().DATABASE_URL!, proxy), AUTH_RATE_LIMIT_PER_MIN: '0' },
     });
     api = new ApiClient(stack.apiUrl);
     user = await api.register('apipg');
@@ -47,14 +44,12 @@ describe('API with Postgres down (e2e)', () => {
   });
 
   afterEach(() => {
-    silent?.restore();
-    refusing?.restore();
+    proxy?.restore();
   });
 
   afterAll(async () => {
     await stack?.stop();
-    await silent?.close();
-    await refusing?.close();
+    await proxy?.close();
   });
 
   /** One request; a failure naming it when the API does not answer within NO_HANG_MS. */
@@ -99,14 +94,14 @@ describe('API with Postgres down (e2e)', () => {
   });
 
   it('Postgres refusing and resetting connections: 503 unavailable, not 500; works again after the restore', async () => {
-    refusing.cut();
+    proxy.cut();
     expect(await login()).toEqual(unavailable);
     expect(await getRoom()).toEqual(unavailable);
     expect(await register('apipg_refused')).toEqual(unavailable);
     expect(await createRoom('while refused')).toEqual(unavailable);
     expect(stack.api.running).toBe(true);
 
-    refusing.restore();
+    proxy.restore();
     await worksAgain();
   });
 
@@ -115,7 +110,7 @@ describe('API with Postgres down (e2e)', () => {
     expect(await login()).toMatchObject({ status: 200 });
     expect(await getRoom()).toMatchObject({ status: 200 });
 
-    silent.silence();
+    proxy.silence();
     // More Prisma requests than its pool has connections (5): none may wait behind a stuck one.
     const answers = await Promise.all([
       ...Array.from({ length: 7 }, () => login()),
@@ -127,7 +122,7 @@ describe('API with Postgres down (e2e)', () => {
     expect(answers).toEqual(answers.map(() => unavailable));
     expect(stack.api.running).toBe(true);
 
-    silent.restore();
+    proxy.restore();
     await worksAgain();
   });
 });

@@ -7,14 +7,22 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  *
  * - `cut()` destroys every open connection (both sides) and refuses new ones: a new connection
  *   is accepted and reset at once, so clients fail fast, as against a stopped server.
- * - `restore()` lets new connections through again.
+ * - `silence()` stops forwarding in both directions on every open connection (what is sent is
+ *   dropped) and accepts new connections without ever answering: a network partition, a
+ *   firewall dropping packets or a wedged server. No error, no close: only the client's own
+ *   deadlines end its waits.
+ * - `restore()` lets new connections through again (the connections of a silence are reset:
+ *   what they sent was lost, so none can go on).
  */
 export class TcpProxy {
   private readonly server: Server;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  /** Sockets of a silence: open, and never forwarded again. */
+  private readonly held = new Set<Socket>();
   private isCut = false;
-  /** Connections accepted and passed through / refused while cut, for the test's messages. */
-  readonly stats = { passed: 0, refused: 0, cuts: 0 };
+  private isSilent = false;
+  /** Connections accepted and passed through / refused while cut / held while silent, for the test's messages. */
+  readonly stats = { passed: 0, refused: 0, held: 0, cuts: 0, silences: 0 };
   port = 0;
 
   private constructor(
@@ -40,9 +48,9 @@ export class TcpProxy {
     return proxy;
   }
 
-  /** True between `cut()` and `restore()`. */
+  /** True between `cut()` or `silence()` and `restore()`. */
   get isDown(): boolean {
-    return this.isCut;
+    return this.isCut || this.isSilent;
   }
 
   /** Open pass-through connections right now. */
@@ -55,6 +63,11 @@ export class TcpProxy {
     if (this.isCut) {
       this.stats.refused += 1;
       reset(client);
+      return;
+    }
+    if (this.isSilent) {
+      this.stats.held += 1;
+      this.hold(client);
       return;
     }
     this.stats.passed += 1;
@@ -84,13 +97,42 @@ export class TcpProxy {
     }
   }
 
-  /** Lets new connections through again (existing clients reconnect on their own). */
+  /** From now on nothing is forwarded, on open connections or new ones, until `restore()`. */
+  silence(): void {
+    this.isSilent = true;
+    this.stats.silences += 1;
+    for (const pair of [...this.pairs]) {
+      this.pairs.delete(pair);
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.unpipe(pair.client);
+      this.hold(pair.client);
+      this.hold(pair.upstream);
+    }
+  }
+
+  /** Keeps `socket` open, reading and dropping whatever arrives. */
+  private hold(socket: Socket): void {
+    this.held.add(socket);
+    socket.on('data', () => undefined);
+    socket.on('close', () => this.held.delete(socket));
+  }
+
+  /**
+   * Lets new connections through again (existing clients reconnect on their own); the connections
+   * of a silence are reset.
+   */
   restore(): void {
     this.isCut = false;
+    this.isSilent = false;
+    for (const socket of [...this.held]) {
+      this.held.delete(socket);
+      reset(socket);
+    }
   }
 
   /** Closes the listener and every connection. */
   async close(): Promise<void> {
+    this.restore();
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

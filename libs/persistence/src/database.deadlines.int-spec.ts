@@ -1,6 +1,5 @@
 import { createServer } from 'node:net';
-import { SilentProxy } from '../../../test/support/silent-proxy';
-import { TcpProxy } from '../../../test/support/tcp-proxy';
+import { TcpProxy, throughProxy } from '../../../test/support/tcp-proxy';
 import { Database } from './database';
 import { classifyDbError } from './db-errors';
 import { RoomRepository } from './room.repository';
@@ -15,6 +14,12 @@ import { UserRepository } from './user.repository';
  * Without deadlines on Prisma's pool the silent cases wait forever (into the test's timeout).
  */
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/durable_rooms_test';
+
+/** A TcpProxy in front of the test database, to cut (refuse, reset) or silence (drop packets). */
+function proxyToPostgres(): Promise<TcpProxy> {
+  const url = new URL(DATABASE_URL);
+  return TcpProxy.start({ host: url.hostname || '127.0.0.1', port: Number(url.port || 5432) });
+}
 /** Far above the 3 s connect / 10 s query deadlines, far below a hang; not a timing assertion. */
 const NO_HANG_MS = 20_000;
 
@@ -83,12 +88,9 @@ it('refused: Prisma answers P1001 (DatabaseNotReachable) at once', async () => {
 });
 
 it('reset (TcpProxy cut): Prisma answers P1017 (ConnectionClosed), and works again after the restore', async () => {
-  const proxy = await TcpProxy.start({ host: new URL(DATABASE_URL).hostname, port: Number(new URL(DATABASE_URL).port || 5432) });
+  const proxy = await proxyToPostgres();
   try {
-    const url = new URL(DATABASE_URL);
-    url.hostname = '127.0.0.1';
-    url.port = String(proxy.port);
-    const { users, rooms, db } = database(url.toString());
+    const { users, rooms, db } = database(throughProxy(DATABASE_URL, proxy));
     expect(await users.findByUsername('no_such_user_here')).toBeNull();
 
     proxy.cut();
@@ -109,9 +111,9 @@ it('reset (TcpProxy cut): Prisma answers P1017 (ConnectionClosed), and works aga
 });
 
 it('silent before any connection: pg connect timeouts come through Prisma as they are; a transaction gets P2028', async () => {
-  const proxy = await SilentProxy.to(DATABASE_URL, 5432);
+  const proxy = await proxyToPostgres();
   try {
-    const { users, rooms, db } = database(proxy.url(DATABASE_URL));
+    const { users, rooms, db } = database(throughProxy(DATABASE_URL, proxy));
     proxy.silence();
     const [find, create, pooled] = await Promise.all([failure(users.findByUsername('someone')), failure(rooms.create('never', creator)), failure(db.pool.query('SELECT 1'))]);
     expect(shape(find)).toMatchObject({ class: 'Error', message: 'Connection terminated due to connection timeout' });
@@ -129,9 +131,9 @@ it('silent before any connection: pg connect timeouts come through Prisma as the
 });
 
 it('silent with connections open: a statement ends at the query deadline, later ones at the connect deadline', async () => {
-  const proxy = await SilentProxy.to(DATABASE_URL, 5432);
+  const proxy = await proxyToPostgres();
   try {
-    const { users, rooms, db } = database(proxy.url(DATABASE_URL));
+    const { users, rooms, db } = database(throughProxy(DATABASE_URL, proxy));
     expect(await users.findByUsername('no_such_user_here')).toBeNull();
     await db.pool.query('SELECT 1');
 
